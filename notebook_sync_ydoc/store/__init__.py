@@ -1,0 +1,35 @@
+"""Stores: the embedded one (one server) and Redis (many servers)."""
+
+from __future__ import annotations
+
+from .base import (
+    CellIndexEntry,
+    CellRecord,
+    CellWrite,
+    PulledCell,
+    SeqConflict,
+    SessionGone,
+    SessionRecord,
+    Store,
+    StoreError,
+    StoreEvent,
+    StoreTTL,
+    StoreUnavailable,
+    StudentRecord,
+)
+
+__all__ = [
+    "CellIndexEntry",
+    "CellRecord",
+    "CellWrite",
+    "PulledCell",
+    "SeqConflict",
+    "SessionGone",
+    "SessionRecord",
+    "Store",
+    "StoreError",
+    "StoreEvent",
+    "StoreTTL",
+    "StoreUnavailable",
+    "StudentRecord",
+]

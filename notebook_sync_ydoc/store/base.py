@@ -1,0 +1,262 @@
+"""The store interface: what the session service needs from the embedded store and from Redis.
+
+Both stores implement :class:`Store` and pass one contract test suite (``tests/store_contract.py``).
+
+Writes that change a cell and notify (``write_cell``, ``set_sync_allowed``, ``remove_cell``,
+``end_session``) are atomic with their event: in Redis one Lua script writes the data, bumps the
+sequence, updates the index and PUBLISHes; in memory one synchronous step does the same. An event
+is a *hint*: subscribers that miss one catch up from :meth:`Store.list_cells`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+SessionStatus = Literal["active", "ended"]
+EventType = Literal["cell", "sync", "removed", "ended", "roster"]
+
+
+class StoreError(Exception):
+    """Base class of store failures."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached (Redis down, timeout). Callers answer ``store_unavailable``."""
+
+
+class SeqConflict(StoreError):
+    """``write_cell`` was given an ``expect_seq`` that no longer matches: read again and retry."""
+
+
+class SessionGone(StoreError):
+    """The session does not exist (never created, or expired)."""
+
+
+@dataclass
+class SessionRecord:
+    code: str
+    teacher_identity: str
+    teacher_key_hash: str
+    title: str
+    mode: str  # "ydoc" | "json": the mode of the server that created it
+    status: SessionStatus = "active"
+    created: float = 0.0
+    updated: float = 0.0
+
+
+@dataclass
+class CellWrite:
+    """What the teacher pushed for one cell."""
+
+    cell_id: str
+    source: str
+    cell_type: str = "code"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    crdt_state: bytes | None = None  # YDoc mode: the merged state of the cell document
+    sync_allowed: bool = True
+    index: int | None = None  # position in the teacher's notebook; None keeps the old one
+
+
+@dataclass
+class CellRecord:
+    """A cell's pending update, as stored."""
+
+    cell_id: str
+    seq: int
+    source: str
+    cell_type: str
+    metadata: dict[str, Any]
+    crdt_state: bytes | None
+    sync_allowed: bool
+    index: int
+    updated: float
+
+
+@dataclass(frozen=True)
+class CellIndexEntry:
+    """One row of the session index: enough for catch-up without reading content."""
+
+    cell_id: str
+    seq: int
+    index: int
+    sync_allowed: bool
+    cell_type: str
+
+
+@dataclass
+class PulledCell:
+    seq: int
+    base_source: str
+    base_state: bytes | None = None  # YDoc mode: the teacher's cell state that was pulled
+
+
+@dataclass
+class StudentRecord:
+    student_id: str  # derived from (jupyter identity, student key); never the key itself
+    identity: str
+    name: str
+    joined: float = 0.0
+    online: bool = False  # filled in by list_students/get_student from presence
+    pulled: dict[str, PulledCell] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoreEvent:
+    """A small notification; published atomically with the write it describes."""
+
+    type: EventType
+    code: str
+    cell_id: str | None = None
+    seq: int = 0
+    sync_allowed: bool | None = None
+    origin: str = ""  # the server id that caused it
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "seq": self.seq, "origin": self.origin}
+        if self.cell_id is not None:
+            out["cell_id"] = self.cell_id
+        if self.sync_allowed is not None:
+            out["sync_allowed"] = self.sync_allowed
+        return out
+
+    @classmethod
+    def from_dict(cls, code: str, data: dict[str, Any]) -> StoreEvent:
+        return cls(
+            type=data["type"],
+            code=code,
+            cell_id=data.get("cell_id"),
+            seq=int(data.get("seq", 0)),
+            sync_allowed=data.get("sync_allowed"),
+            origin=str(data.get("origin", "")),
+        )
+
+
+EventHandler = Callable[[StoreEvent], Awaitable[None]]
+ResyncHandler = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class StoreTTL:
+    """Lifetimes of a session's keys, in seconds, refreshed on activity."""
+
+    active: int = 7 * 24 * 3600
+    ended: int = 3600
+
+
+class Store(abc.ABC):
+    """Shared state of sessions, cells and students, plus the events between servers.
+
+    Lifecycle: ``await start()`` before use, ``await stop()`` at shutdown. Every coroutine may
+    raise :class:`StoreUnavailable`; none returns a silent success when the write did not happen.
+    """
+
+    kind: str = "abstract"
+
+    def __init__(self, *, server_id: str, ttl: StoreTTL | None = None) -> None:
+        self.server_id = server_id
+        self.ttl = ttl or StoreTTL()
+        self._event_handler: EventHandler | None = None
+        self._resync_handler: ResyncHandler | None = None
+
+    def set_handlers(self, on_event: EventHandler, on_resync: ResyncHandler) -> None:
+        """``on_event`` gets every event of a subscribed session (this server's own included);
+        ``on_resync(code)`` is called after a (re)subscription, when events may have been lost."""
+        self._event_handler = on_event
+        self._resync_handler = on_resync
+
+    # lifecycle -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    async def health(self) -> dict[str, Any]:
+        """``{"ok": bool, ...}`` with no secret in it."""
+
+    # events ----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def subscribe(self, code: str) -> None:
+        """Start receiving events of ``code`` (idempotent). Returns once subscribed, so a caller
+        that reads the index afterwards cannot miss an event in between."""
+
+    @abc.abstractmethod
+    async def unsubscribe(self, code: str) -> None: ...
+
+    @abc.abstractmethod
+    async def publish(self, event: StoreEvent) -> None:
+        """Publish an event with no data write (roster changes)."""
+
+    # sessions --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def create_session(self, session: SessionRecord) -> bool:
+        """Store a new session; False (and nothing written) if the code is taken."""
+
+    @abc.abstractmethod
+    async def get_session(self, code: str) -> SessionRecord | None: ...
+
+    @abc.abstractmethod
+    async def end_session(self, code: str, now: float) -> SessionRecord | None:
+        """Mark ended, shorten every key's TTL to ``ttl.ended``, publish ``ended``."""
+
+    @abc.abstractmethod
+    async def touch_session(self, code: str, now: float) -> None:
+        """Refresh the TTL of every key of the session and its ``updated`` time."""
+
+    # cells -----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def write_cell(self, code: str, cell: CellWrite, expect_seq: int | None) -> CellRecord:
+        """Atomically: next session seq, store content, update the index, publish ``cell``.
+
+        ``expect_seq``: the seq the caller based ``crdt_state`` on (0 = the cell must not
+        exist); a mismatch raises :class:`SeqConflict`. None skips the check.
+        Raises :class:`SessionGone` when the session does not exist.
+        """
+
+    @abc.abstractmethod
+    async def set_sync_allowed(self, code: str, cell_id: str, allowed: bool) -> CellRecord | None:
+        """Atomically set ``sync_allowed`` (seq unchanged) and publish ``sync``; None if absent."""
+
+    @abc.abstractmethod
+    async def remove_cell(self, code: str, cell_id: str) -> int | None:
+        """Atomically delete the cell, bump seq, publish ``removed``; the new seq, or None."""
+
+    @abc.abstractmethod
+    async def get_cell(self, code: str, cell_id: str) -> CellRecord | None: ...
+
+    @abc.abstractmethod
+    async def list_cells(self, code: str) -> list[CellIndexEntry]:
+        """The session index, ordered by (index, seq)."""
+
+    @abc.abstractmethod
+    async def cell_count(self, code: str) -> int: ...
+
+    # students --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def put_student(self, code: str, student: StudentRecord) -> None:
+        """Create the student, or update identity/name/joined (pulled state is kept)."""
+
+    @abc.abstractmethod
+    async def get_student(self, code: str, student_id: str) -> StudentRecord | None: ...
+
+    @abc.abstractmethod
+    async def record_pull(self, code: str, student_id: str, cell_id: str, pulled: PulledCell) -> None:
+        ...
+
+    @abc.abstractmethod
+    async def list_students(self, code: str) -> list[StudentRecord]:
+        """All students of the session, ``online`` filled in, ordered by join time."""
+
+    @abc.abstractmethod
+    async def set_presence(self, code: str, student_id: str, conn_id: str, online: bool) -> None:
+        """Mark one connection of a student on this server online or offline. A student is
+        online while any of its connections on any live server is. A server that dies leaves
+        no student online for longer than the presence lifetime."""
+
+    @abc.abstractmethod
+    async def count_sessions(self) -> int:
+        """Active sessions (for ``status``; may be approximate on Redis)."""
