@@ -56,8 +56,10 @@ class CellWrite:
     cell_type: str = "code"
     metadata: dict[str, Any] = field(default_factory=dict)
     crdt_state: bytes | None = None  # YDoc mode: the merged state of the cell document
-    sync_allowed: bool = True
-    index: int | None = None  # position in the teacher's notebook; None keeps the old one
+    # None keeps the stored value (True for a new cell): a push never silently re-allows a cell
+    sync_allowed: bool | None = None
+    index: int | None = None  # position in the teacher's notebook; None keeps the old one (a new
+    # cell without an index goes after the last one)
 
 
 @dataclass
@@ -140,10 +142,11 @@ ResyncHandler = Callable[[str], Awaitable[None]]
 
 @dataclass(frozen=True)
 class StoreTTL:
-    """Lifetimes of a session's keys, in seconds, refreshed on activity."""
+    """Lifetimes of a session's keys, in seconds (fractions allowed: Redis uses PEXPIRE),
+    refreshed on activity."""
 
-    active: int = 7 * 24 * 3600
-    ended: int = 3600
+    active: float = 7 * 24 * 3600
+    ended: float = 3600
 
 
 class Store(abc.ABC):
@@ -163,7 +166,10 @@ class Store(abc.ABC):
 
     def set_handlers(self, on_event: EventHandler, on_resync: ResyncHandler) -> None:
         """``on_event`` gets every event of a subscribed session (this server's own included);
-        ``on_resync(code)`` is called after a (re)subscription, when events may have been lost."""
+        ``on_resync(code)`` is called for every subscribed code after a *re*-subscription (the
+        connection to the store was lost and restored), when events may have been lost. It is
+        not called after the first :meth:`subscribe`: that caller reads the index itself.
+        Exceptions raised by either handler are logged by the store, never propagated."""
         self._event_handler = on_event
         self._resync_handler = on_resync
 
@@ -201,11 +207,13 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def end_session(self, code: str, now: float) -> SessionRecord | None:
-        """Mark ended, shorten every key's TTL to ``ttl.ended``, publish ``ended``."""
+        """Mark ended, shorten every key's TTL to ``ttl.ended``, publish ``ended``. None if the
+        session does not exist; ending an ended session returns it without a second event."""
 
     @abc.abstractmethod
     async def touch_session(self, code: str, now: float) -> None:
-        """Refresh the TTL of every key of the session and its ``updated`` time."""
+        """Refresh the TTL of every key of the session and its ``updated`` time (an ended
+        session keeps the short ``ttl.ended``). A missing session is a no-op."""
 
     # cells -----------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -214,16 +222,19 @@ class Store(abc.ABC):
 
         ``expect_seq``: the seq the caller based ``crdt_state`` on (0 = the cell must not
         exist); a mismatch raises :class:`SeqConflict`. None skips the check.
-        Raises :class:`SessionGone` when the session does not exist.
+        Raises :class:`SessionGone` when the session does not exist or has ended (an ended
+        session takes no more writes).
         """
 
     @abc.abstractmethod
     async def set_sync_allowed(self, code: str, cell_id: str, allowed: bool) -> CellRecord | None:
-        """Atomically set ``sync_allowed`` (seq unchanged) and publish ``sync``; None if absent."""
+        """Atomically set ``sync_allowed`` (seq unchanged) and publish ``sync``; None if the cell
+        (or the session) is absent. Raises :class:`SessionGone` if the session has ended."""
 
     @abc.abstractmethod
     async def remove_cell(self, code: str, cell_id: str) -> int | None:
-        """Atomically delete the cell, bump seq, publish ``removed``; the new seq, or None."""
+        """Atomically delete the cell, bump seq, publish ``removed``; the new seq, or None if the
+        cell (or the session) is absent. Raises :class:`SessionGone` if the session has ended."""
 
     @abc.abstractmethod
     async def get_cell(self, code: str, cell_id: str) -> CellRecord | None: ...
@@ -238,14 +249,18 @@ class Store(abc.ABC):
     # students --------------------------------------------------------------------------------
     @abc.abstractmethod
     async def put_student(self, code: str, student: StudentRecord) -> None:
-        """Create the student, or update identity/name/joined (pulled state is kept)."""
+        """Create the student, or update identity/name/joined (pulled state is kept).
+        Raises :class:`SessionGone` when the session does not exist."""
 
     @abc.abstractmethod
     async def get_student(self, code: str, student_id: str) -> StudentRecord | None: ...
 
     @abc.abstractmethod
-    async def record_pull(self, code: str, student_id: str, cell_id: str, pulled: PulledCell) -> None:
-        ...
+    async def record_pull(
+        self, code: str, student_id: str, cell_id: str, pulled: PulledCell
+    ) -> None:
+        """Store what the student pulled of a cell. Raises :class:`SessionGone` when the session
+        does not exist and :class:`StoreError` when the student was never put."""
 
     @abc.abstractmethod
     async def list_students(self, code: str) -> list[StudentRecord]:
@@ -255,7 +270,8 @@ class Store(abc.ABC):
     async def set_presence(self, code: str, student_id: str, conn_id: str, online: bool) -> None:
         """Mark one connection of a student on this server online or offline. A student is
         online while any of its connections on any live server is. A server that dies leaves
-        no student online for longer than the presence lifetime."""
+        no student online for longer than the presence lifetime. Going online in a missing
+        session raises :class:`SessionGone`; going offline there is a no-op."""
 
     @abc.abstractmethod
     async def count_sessions(self) -> int:
