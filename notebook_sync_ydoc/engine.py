@@ -72,11 +72,14 @@ class CellEngine(Protocol):
 
 
 def load_engine(use_ydoc: bool, log: logging.Logger) -> tuple[CellEngine, str]:
-    """The engine for this server and the one-line reason for the choice (logged once by the app)."""
+    """The engine for this server and a one-line reason for the choice (the app logs it once)."""
     from .fallback import JsonEngine
 
     if not use_ydoc:
-        return JsonEngine(), "JSON mode: YDoc switched off (use_ydoc=False / NOTEBOOK_SYNC_USE_YDOC)"
+        return (
+            JsonEngine(),
+            "JSON mode: YDoc switched off (use_ydoc=False / NOTEBOOK_SYNC_USE_YDOC)",
+        )
     try:
         from .crdt import YDocEngine
     except ImportError as exc:  # pycrdt missing or broken: serve the same protocol without it

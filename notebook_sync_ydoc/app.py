@@ -1,0 +1,198 @@
+"""NotebookSyncExtensionApp: configuration, store and service construction, lifecycle."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Int, List, Unicode, default
+
+from ._version import __version__
+from .engine import CellEngine, load_engine
+from .handlers import AUTH_RESOURCE, StatusHandler, SyncWebSocketHandler
+from .service import ServiceConfig, SyncService
+from .store import Store, StoreTTL
+
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() not in FALSE_WORDS
+
+
+class NotebookSyncExtensionApp(ExtensionApp):
+    """Live classroom sync: teachers push cells, students pull and merge them when they choose."""
+
+    name = "notebook_sync_ydoc"
+    load_other_extensions = True
+
+    redis_url = Unicode(
+        help=(
+            "Redis URL shared by every Jupyter server of a classroom (redis:// or rediss:// for "
+            "TLS, credentials in the URL). Empty: the embedded in-process store, for one server. "
+            "Default: the REDIS_URL environment variable, else empty."
+        ),
+    ).tag(config=True)
+
+    @default("redis_url")
+    def _default_redis_url(self) -> str:
+        return os.environ.get("REDIS_URL", "")
+
+    redis_ssl_ca_certs = Unicode(
+        "", help="rediss:// only: a CA bundle file to verify the Redis server's certificate."
+    ).tag(config=True)
+
+    redis_ssl_check_hostname = Bool(
+        True, help="rediss:// only: check that the certificate matches the Redis host name."
+    ).tag(config=True)
+
+    use_ydoc = Bool(
+        help=(
+            "Carry cell changes as YDoc (pycrdt) per-cell documents. False, or pycrdt not "
+            "importable: the JSON fallback serves the same protocol with the same merge results. "
+            "Default: the NOTEBOOK_SYNC_USE_YDOC environment variable (false/0/no/off), else True."
+        ),
+    ).tag(config=True)
+
+    @default("use_ydoc")
+    def _default_use_ydoc(self) -> bool:
+        return env_flag("NOTEBOOK_SYNC_USE_YDOC", True)
+
+    key_prefix = Unicode("nbsync:", help="Prefix of every Redis key and channel.").tag(config=True)
+
+    session_ttl = Int(
+        7 * 24 * 3600,
+        help="Seconds a session's data lives after its last activity.",
+    ).tag(config=True)
+
+    ended_session_ttl = Int(
+        3600, help="Seconds an ended session's data is kept (students can still see it ended)."
+    ).tag(config=True)
+
+    max_message_bytes = Int(
+        4 * 1024 * 1024,
+        help="Largest websocket frame answered normally; larger ones get error too_large.",
+    ).tag(config=True)
+
+    max_source_bytes = Int(
+        1024 * 1024, help="Largest cell source (UTF-8 bytes) a push or local_source may carry."
+    ).tag(config=True)
+
+    max_cells_per_session = Int(1000, help="Most cells one session may hold.").tag(config=True)
+
+    teacher_users = List(
+        Unicode(),
+        help="If set (with teacher_groups), only these Jupyter users may create sessions.",
+    ).tag(config=True)
+
+    teacher_groups = List(
+        Unicode(),
+        help="If set (with teacher_users), members of these JupyterHub groups may create sessions.",
+    ).tag(config=True)
+
+    join_failures_per_minute = Int(
+        10,
+        help="Failed joins (unknown code, wrong key) one identity may make per minute per server.",
+    ).tag(config=True)
+
+    session_code_length = Int(6, help="Symbols in a new session code (at least 6).").tag(
+        config=True
+    )
+
+    send_queue_size = Int(
+        512,
+        help="Frames queued for one slow client before it is disconnected (it reconnects and "
+        "catches up).",
+    ).tag(config=True)
+
+    # built in initialize_settings ----------------------------------------------------------------
+    store: Store | None = None
+    engine: CellEngine | None = None
+    service: SyncService | None = None
+    mode_reason: str = ""
+
+    def build_store(self, server_id: str) -> Store:
+        ttl = StoreTTL(active=self.session_ttl, ended=self.ended_session_ttl)
+        if self.redis_url:
+            from .store.redis import RedisStore, redact_url
+
+            self.log.info("notebook-sync: Redis store at %s", redact_url(self.redis_url))
+            return RedisStore(
+                url=self.redis_url,
+                prefix=self.key_prefix,
+                ttl=ttl,
+                server_id=server_id,
+                ssl_ca_certs=self.redis_ssl_ca_certs or None,
+                ssl_check_hostname=self.redis_ssl_check_hostname,
+            )
+        from .store.memory import MemoryStore
+
+        self.log.info("notebook-sync: embedded store (one server; set redis_url for many)")
+        return MemoryStore(server_id=server_id, ttl=ttl)
+
+    def initialize_settings(self) -> None:
+        if self.session_code_length < 6:
+            raise ValueError("NotebookSyncExtensionApp.session_code_length must be at least 6")
+        server_id = uuid.uuid4().hex[:12]
+        self.engine, self.mode_reason = load_engine(self.use_ydoc, self.log)
+        self.log.info("notebook-sync: %s", self.mode_reason)
+        self.store = self.build_store(server_id)
+        config = ServiceConfig(
+            max_message_bytes=self.max_message_bytes,
+            max_source_bytes=self.max_source_bytes,
+            max_cells_per_session=self.max_cells_per_session,
+            teacher_users=frozenset(self.teacher_users),
+            teacher_groups=frozenset(self.teacher_groups),
+            join_failures_per_minute=self.join_failures_per_minute,
+            code_length=self.session_code_length,
+        )
+        self.service = SyncService(self.store, self.engine, config, self.log)
+
+    def initialize_handlers(self) -> None:
+        assert self.service is not None
+        common: dict[str, Any] = {"service": self.service}
+        self.handlers.extend(
+            [
+                (
+                    r"/notebook-sync/ws",
+                    SyncWebSocketHandler,
+                    {**common, "queue_size": self.send_queue_size},
+                ),
+                (r"/notebook-sync/status", StatusHandler, {**common, "app": self}),
+            ]
+        )
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        assert self.service is not None
+        await self.service.start()
+        self.log.info(
+            "notebook-sync %s ready: /notebook-sync/ws (%s mode, %s store)",
+            __version__,
+            self.engine.mode if self.engine else "?",
+            self.store.kind if self.store else "?",
+        )
+
+    async def stop_extension(self) -> None:
+        if self.service is not None:
+            await self.service.stop()
+
+    def status(self) -> dict[str, Any]:
+        """What ``GET /notebook-sync/status`` shows (never a secret)."""
+        assert self.service is not None and self.engine is not None
+        return {
+            "version": __version__,
+            "mode": self.engine.mode,
+            "mode_reason": self.mode_reason,
+            "auth_resource": AUTH_RESOURCE,
+            "limits": {
+                "max_message_bytes": self.max_message_bytes,
+                "max_source_bytes": self.max_source_bytes,
+                "max_cells_per_session": self.max_cells_per_session,
+            },
+            "server": self.service.local_counts(),
+        }

@@ -1,0 +1,129 @@
+"""The websocket protocol: the shipped JSON Schema, validation, error codes and replies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Final
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+ERROR_CODES: Final = (
+    "invalid_message",
+    "unknown_type",
+    "too_large",
+    "rate_limited",
+    "session_not_found",
+    "session_ended",
+    "not_in_session",
+    "forbidden",
+    "sync_not_allowed",
+    "cell_not_found",
+    "no_update",
+    "store_unavailable",
+    "internal",
+)
+
+SESSION_CODE_ALPHABET: Final = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+class ProtocolError(Exception):
+    """A request that is answered with ``error {code, message}``; the connection stays open."""
+
+    def __init__(self, code: str, message: str) -> None:
+        if code not in ERROR_CODES:
+            raise ValueError(f"unknown error code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def load_schema() -> dict[str, Any]:
+    """The protocol's JSON Schema as shipped in the package."""
+    text = (
+        resources.files("notebook_sync_ydoc")
+        .joinpath("schema/protocol.schema.json")
+        .read_text(encoding="utf-8")
+    )
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@dataclass(frozen=True)
+class Message:
+    type: str
+    data: dict[str, Any]
+    req_id: str | None
+
+
+class MessageValidator:
+    """Validates client frames against the shipped schema, one compiled validator per type."""
+
+    def __init__(self, schema: dict[str, Any] | None = None) -> None:
+        self.schema = schema if schema is not None else load_schema()
+        Draft202012Validator.check_schema(self.schema)
+        defs = self.schema["$defs"]
+        self._validators: dict[str, Draft202012Validator] = {}
+        for name, sub in defs["messages"].items():
+            wrapped = {"$defs": defs, **sub}
+            self._validators[name] = Draft202012Validator(wrapped)
+
+    @property
+    def types(self) -> frozenset[str]:
+        return frozenset(self._validators)
+
+    def parse(self, raw: str | bytes) -> Message:
+        """Decode and validate one frame, or raise :class:`ProtocolError`."""
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProtocolError("invalid_message", f"not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ProtocolError("invalid_message", "a message must be a JSON object")
+        req_id = data.get("req_id")
+        if req_id is not None and not (isinstance(req_id, str) and 0 < len(req_id) <= 64):
+            raise ProtocolError("invalid_message", "req_id must be a string of 1 to 64 characters")
+        mtype = data.get("type")
+        if not isinstance(mtype, str):
+            raise ProtocolError("invalid_message", "a message needs a string 'type'")
+        validator = self._validators.get(mtype)
+        if validator is None:
+            raise ProtocolError("unknown_type", f"unknown message type {mtype[:40]!r}")
+        error = _first_error(validator, data)
+        if error is not None:
+            raise ProtocolError("invalid_message", f"{mtype}: {error}")
+        return Message(type=mtype, data=data, req_id=req_id)
+
+
+def _first_error(validator: Draft202012Validator, data: dict[str, Any]) -> str | None:
+    best: ValidationError | None = None
+    for err in validator.iter_errors(data):
+        if best is None or len(err.path) > len(best.path):
+            best = err
+    if best is None:
+        return None
+    where = "/".join(str(p) for p in best.absolute_path) or "message"
+    detail = best.message
+    if len(detail) > 160:
+        detail = detail[:157] + "..."
+    return f"{where}: {detail}"
+
+
+def as_text(value: str | list[str] | None) -> str | None:
+    """nbformat allows a source as a list of lines; the protocol works on one string."""
+    if value is None or isinstance(value, str):
+        return value
+    return "".join(value)
+
+
+def error_message(code: str, message: str, req_id: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if req_id is not None:
+        out["req_id"] = req_id
+    return out
+
+
+def encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
