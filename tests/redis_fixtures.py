@@ -1,3 +1,231 @@
-"""Fixtures that start a real redis-server (placeholder until the store work lands)."""
+"""Fixtures that run a real ``redis-server`` (never fakeredis, never mocks).
+
+- ``redis_server``: a private server for this test (appendonly on), on a free loopback port in
+  the test's tmp dir, with ``stop``/``kill``/``pause``/``restart``: for fault tests.
+- ``make_redis_server``: a factory for private servers with options (appendonly, password).
+- ``redis_url``: one server shared by the whole run, or ``REDIS_URL`` when set.
+- ``redis_prefix``: a key prefix unique to the test.
+
+Without a ``redis-server`` binary (and, for ``redis_url``, without ``REDIS_URL``) the tests
+skip with the reason, or fail when ``NOTEBOOK_SYNC_REQUIRE_REDIS=1`` (CI sets it).
+"""
 
 from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Callable, NoReturn
+
+import pytest
+import redis
+
+READY_TIMEOUT = 10.0
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if os.environ.get("NOTEBOOK_SYNC_REQUIRE_REDIS") == "1":
+        pytest.fail(f"{reason} (NOTEBOOK_SYNC_REQUIRE_REDIS=1 forbids skipping)")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """One ``redis-server`` process on 127.0.0.1, its data and log in ``directory``."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        appendonly: bool = True,
+        password: str | None = None,
+        binary: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        found = binary or shutil.which("redis-server")
+        if found is None:
+            raise FileNotFoundError("redis-server binary not found on PATH")
+        self.binary = found
+        self.directory = directory
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.appendonly = appendonly
+        self.password = password
+        self.port = port or _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    @property
+    def logfile(self) -> Path:
+        return self.directory / "redis.log"
+
+    def __repr__(self) -> str:
+        return f"RedisServer(port={self.port}, appendonly={self.appendonly})"
+
+    def client(self) -> redis.Redis:
+        """A synchronous client (for inspection from tests)."""
+        return redis.Redis(
+            host="127.0.0.1",
+            port=self.port,
+            password=self.password,
+            socket_timeout=2,
+            socket_connect_timeout=2,
+        )
+
+    def start(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            raise RuntimeError("already running")
+        args = [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.directory),
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.logfile),
+        ]
+        if self.password:
+            args += ["--requirepass", self.password]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> float:
+        """Poll PING until it answers; the seconds it took."""
+        start = time.monotonic()
+        last: Exception | None = None
+        while time.monotonic() - start < timeout:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited early:\n{self._log_tail()}")
+            try:
+                with self.client() as c:
+                    if c.ping():
+                        return time.monotonic() - start
+            except redis.RedisError as exc:
+                last = exc
+            time.sleep(0.02)  # poll interval of a bounded readiness loop
+        raise RuntimeError(
+            f"redis-server not ready after {timeout} s ({last}):\n{self._log_tail()}"
+        )
+
+    def _log_tail(self) -> str:
+        try:
+            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-20:])
+        except OSError:
+            return "(no log)"
+
+    def _wait_exit(self, timeout: float = 10.0) -> None:
+        assert self.process is not None
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=timeout)
+        self.process = None
+
+    def stop(self) -> None:
+        """Graceful shutdown (SIGTERM: redis fsyncs the AOF and exits)."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.resume()
+            self.process.terminate()
+        self._wait_exit()
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown work at all."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.kill()
+        self._wait_exit()
+
+    def pause(self) -> None:
+        """SIGSTOP: the port stays open but nothing answers (a hung server)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+
+    def restart(self, *, kill: bool = False) -> None:
+        """Stop (or kill) and start again on the same port and data directory."""
+        if kill:
+            self.kill()
+        else:
+            self.stop()
+        self.start()
+
+
+MakeRedisServer = Callable[..., RedisServer]
+
+
+@pytest.fixture
+def make_redis_server(tmp_path: Path) -> Iterator[MakeRedisServer]:
+    """Factory of private servers: ``make_redis_server(appendonly=..., password=...)``."""
+    if shutil.which("redis-server") is None:
+        _unavailable("redis-server binary not found: fault tests need their own server")
+    servers: list[RedisServer] = []
+
+    def make(**kwargs: object) -> RedisServer:
+        server = RedisServer(tmp_path / f"redis-{len(servers)}", **kwargs)  # type: ignore[arg-type]
+        servers.append(server)
+        server.start()
+        return server
+
+    yield make
+    for server in servers:
+        server.kill()
+
+
+@pytest.fixture
+def redis_server(make_redis_server: MakeRedisServer) -> RedisServer:
+    """A private redis-server for this test (appendonly on)."""
+    return make_redis_server(appendonly=True)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a Redis shared by the whole run: ``REDIS_URL`` if set, else our own."""
+    env = os.environ.get("REDIS_URL")
+    if env:
+        yield env
+        return
+    if shutil.which("redis-server") is None:
+        _unavailable("no redis-server binary and no REDIS_URL")
+    server = RedisServer(tmp_path_factory.mktemp("redis-shared"), appendonly=False)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix of this test alone."""
+    return f"nbsync-test-{uuid.uuid4().hex[:12]}:"
