@@ -1,0 +1,267 @@
+/**
+ * The websocket to /notebook-sync/ws: request/reply by req_id, events as a signal, automatic
+ * reconnection with backoff, a keep-alive ping.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { reconnectDelay } from './logic/updates';
+import { IClientMessage, ServerMessage, SyncError } from './protocol';
+
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+interface IPending {
+  resolve: (msg: ServerMessage) => void;
+  reject: (err: SyncError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const REQUEST_TIMEOUT_MS = 15_000;
+const PING_INTERVAL_MS = 20_000;
+const PONG_TIMEOUT_MS = 10_000;
+
+/** Build the websocket URL from the server settings (base URL, ws URL and token). */
+export function syncSocketUrl(settings: ServerConnection.ISettings): string {
+  let url = URLExt.join(settings.wsUrl, 'notebook-sync', 'ws');
+  const token = settings.token;
+  if (settings.appendToken && token !== '') {
+    url = url + `?token=${encodeURIComponent(token)}`;
+  }
+  return url;
+}
+
+export class SyncConnection implements IDisposable {
+  constructor(settings?: ServerConnection.ISettings) {
+    this._settings = settings ?? ServerConnection.makeSettings();
+  }
+
+  get state(): ConnectionState {
+    return this._state;
+  }
+
+  get stateChanged(): ISignal<this, ConnectionState> {
+    return this._stateChanged;
+  }
+
+  /** Every server message that is not the direct reply to a request. */
+  get message(): ISignal<this, ServerMessage> {
+    return this._message;
+  }
+
+  /**
+   * Emitted after every (re)connection, before queued requests are sent: the owner re-joins or
+   * resumes here (the promise it returns is awaited).
+   */
+  set onOpen(handler: (() => Promise<void>) | null) {
+    this._onOpen = handler;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /** Open the socket (idempotent). Resolves once connected and the onOpen handler has run. */
+  connect(): Promise<void> {
+    if (this._isDisposed) {
+      return Promise.reject(new SyncError('disconnected', 'Connection disposed'));
+    }
+    if (!this._ready) {
+      this._ready = new Promise<void>((resolve, reject) => {
+        this._readyResolve = resolve;
+        this._readyReject = reject;
+      });
+      this._open();
+    }
+    return this._ready;
+  }
+
+  /** Send a request and wait for its direct reply (or its error). */
+  request<T extends ServerMessage>(msg: IClientMessage, timeoutMs = REQUEST_TIMEOUT_MS): Promise<T> {
+    const reqId = `r${++this._counter}`;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this._pending.delete(reqId);
+        reject(new SyncError('timeout', `No answer to ${msg.type}`));
+      }, timeoutMs);
+      this._pending.set(reqId, {
+        resolve: m => resolve(m as T),
+        reject,
+        timer
+      });
+      if (!this._sendRaw({ ...msg, req_id: reqId })) {
+        clearTimeout(timer);
+        this._pending.delete(reqId);
+        reject(new SyncError('disconnected', 'Not connected to the sync server'));
+      }
+    });
+  }
+
+  /** Close for good (no reconnect). */
+  close(): void {
+    this._closing = true;
+    this._clearTimers();
+    if (this._ws) {
+      this._ws.onclose = null;
+      this._ws.close();
+      this._ws = null;
+    }
+    this._rejectAll('disconnected');
+    this._setState('closed');
+    this._ready = null;
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this.close();
+    this._isDisposed = true;
+    Signal.clearData(this);
+  }
+
+  private _open(): void {
+    this._closing = false;
+    this._setState(this._attempt === 0 ? 'connecting' : 'reconnecting');
+    const ws = new this._settings.WebSocket(syncSocketUrl(this._settings));
+    this._ws = ws;
+    ws.onopen = () => {
+      this._attempt = 0;
+      this._socketOpen = true;
+      this._startPing();
+      const afterOpen = this._onOpen ? this._onOpen() : Promise.resolve();
+      afterOpen
+        .then(() => {
+          this._setState('connected');
+          this._readyResolve?.();
+        })
+        .catch((err: unknown) => {
+          const error = err instanceof SyncError ? err : new SyncError('internal', String(err));
+          this._readyReject?.(error);
+          if (['session_not_found', 'session_ended', 'forbidden'].includes(error.code)) {
+            // Nothing to come back to: stop trying.
+            this.close();
+          }
+        });
+    };
+    ws.onmessage = (event: MessageEvent) => this._onMessage(event);
+    ws.onclose = () => this._onClose();
+    ws.onerror = () => {
+      // onclose follows; reconnection happens there.
+    };
+  }
+
+  private _onMessage(event: MessageEvent): void {
+    let msg: ServerMessage;
+    try {
+      msg = JSON.parse(String(event.data)) as ServerMessage;
+    } catch {
+      console.warn('notebook-sync: ignoring a non-JSON frame');
+      return;
+    }
+    if (msg.type === 'pong') {
+      this._clearPongTimer();
+    }
+    const reqId = (msg as { req_id?: unknown }).req_id;
+    if (typeof reqId === 'string' && this._pending.has(reqId)) {
+      const pending = this._pending.get(reqId)!;
+      this._pending.delete(reqId);
+      clearTimeout(pending.timer);
+      if (msg.type === 'error') {
+        pending.reject(new SyncError(msg.code, msg.message));
+      } else {
+        pending.resolve(msg);
+      }
+      return;
+    }
+    this._message.emit(msg);
+  }
+
+  private _onClose(): void {
+    this._ws = null;
+    this._socketOpen = false;
+    this._clearTimers();
+    this._rejectAll('disconnected');
+    if (this._closing || this._isDisposed) {
+      this._setState('closed');
+      return;
+    }
+    this._setState('reconnecting');
+    const delay = reconnectDelay(this._attempt++, Math.random());
+    this._reconnectTimer = setTimeout(() => this._open(), delay);
+  }
+
+  private _sendRaw(msg: IClientMessage): boolean {
+    if (!this._ws || !this._socketOpen || this._ws.readyState !== WebSocket.OPEN) {
+      return false;
+    }
+    this._ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  private _startPing(): void {
+    this._pingTimer = setInterval(() => {
+      if (this._sendRaw({ type: 'ping' })) {
+        this._clearPongTimer();
+        this._pongTimer = setTimeout(() => {
+          // No pong: the socket is dead without knowing it. Force a reconnect.
+          this._ws?.close();
+        }, PONG_TIMEOUT_MS);
+      }
+    }, PING_INTERVAL_MS);
+  }
+
+  private _clearPongTimer(): void {
+    if (this._pongTimer) {
+      clearTimeout(this._pongTimer);
+      this._pongTimer = null;
+    }
+  }
+
+  private _clearTimers(): void {
+    if (this._pingTimer) {
+      clearInterval(this._pingTimer);
+      this._pingTimer = null;
+    }
+    if (this._reconnectTimer) {
+      clearTimeout(this._reconnectTimer);
+      this._reconnectTimer = null;
+    }
+    this._clearPongTimer();
+  }
+
+  private _rejectAll(code: string): void {
+    for (const [, pending] of this._pending) {
+      clearTimeout(pending.timer);
+      pending.reject(new SyncError(code, 'Connection lost'));
+    }
+    this._pending.clear();
+  }
+
+  private _setState(state: ConnectionState): void {
+    if (state !== this._state) {
+      this._state = state;
+      this._stateChanged.emit(state);
+    }
+  }
+
+  private _settings: ServerConnection.ISettings;
+  private _ws: WebSocket | null = null;
+  private _socketOpen = false;
+  private _state: ConnectionState = 'closed';
+  private _attempt = 0;
+  private _counter = 0;
+  private _closing = false;
+  private _isDisposed = false;
+  private _pending = new Map<string, IPending>();
+  private _onOpen: (() => Promise<void>) | null = null;
+  private _ready: Promise<void> | null = null;
+  private _readyResolve: (() => void) | null = null;
+  private _readyReject: ((err: SyncError) => void) | null = null;
+  private _pingTimer: ReturnType<typeof setInterval> | null = null;
+  private _pongTimer: ReturnType<typeof setTimeout> | null = null;
+  private _reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private _stateChanged = new Signal<this, ConnectionState>(this);
+  private _message = new Signal<this, ServerMessage>(this);
+}

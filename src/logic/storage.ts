@@ -1,0 +1,116 @@
+/**
+ * What the browser remembers between reloads (localStorage): the teacher key per notebook
+ * path and the student key per session. Pure apart from the Storage passed in.
+ */
+
+export interface IStorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+const PREFIX = 'notebook-sync-ydoc:';
+
+export interface ITeacherRecord {
+  session_code: string;
+  teacher_key: string;
+  title: string;
+}
+
+export interface IStudentRecord {
+  session_code: string;
+  student_key: string;
+  name: string;
+}
+
+function read<T>(storage: IStorageLike, key: string, check: (v: Record<string, unknown>) => boolean): T | null {
+  const raw = storage.getItem(key);
+  if (!raw) {
+    return null;
+  }
+  try {
+    const value: unknown = JSON.parse(raw);
+    if (value && typeof value === 'object' && check(value as Record<string, unknown>)) {
+      return value as T;
+    }
+  } catch {
+    // fall through: a corrupt entry is dropped
+  }
+  storage.removeItem(key);
+  return null;
+}
+
+export class SyncMemory {
+  constructor(private _storage: IStorageLike) {}
+
+  static teacherKey(path: string): string {
+    return `${PREFIX}teacher:${path}`;
+  }
+
+  static studentKey(code: string): string {
+    return `${PREFIX}student:${code}`;
+  }
+
+  static studentNotebookKey(path: string): string {
+    return `${PREFIX}student-notebook:${path}`;
+  }
+
+  getTeacher(path: string): ITeacherRecord | null {
+    return read<ITeacherRecord>(
+      this._storage,
+      SyncMemory.teacherKey(path),
+      v => typeof v.session_code === 'string' && typeof v.teacher_key === 'string'
+    );
+  }
+
+  setTeacher(path: string, record: ITeacherRecord): void {
+    this._storage.setItem(SyncMemory.teacherKey(path), JSON.stringify(record));
+  }
+
+  clearTeacher(path: string): void {
+    this._storage.removeItem(SyncMemory.teacherKey(path));
+  }
+
+  getStudent(code: string): IStudentRecord | null {
+    return read<IStudentRecord>(
+      this._storage,
+      SyncMemory.studentKey(code),
+      v => typeof v.session_code === 'string' && typeof v.student_key === 'string'
+    );
+  }
+
+  setStudent(record: IStudentRecord): void {
+    this._storage.setItem(SyncMemory.studentKey(record.session_code), JSON.stringify(record));
+  }
+
+  clearStudent(code: string): void {
+    this._storage.removeItem(SyncMemory.studentKey(code));
+  }
+
+  /** The session a student notebook was joined to (so a reload re-joins it). */
+  getStudentNotebook(path: string): string | null {
+    return this._storage.getItem(SyncMemory.studentNotebookKey(path));
+  }
+
+  setStudentNotebook(path: string, code: string): void {
+    this._storage.setItem(SyncMemory.studentNotebookKey(path), code);
+  }
+
+  clearStudentNotebook(path: string): void {
+    this._storage.removeItem(SyncMemory.studentNotebookKey(path));
+  }
+
+  /** Last display name typed, to prefill the join dialog. */
+  getLastName(): string {
+    return this._storage.getItem(`${PREFIX}last-name`) || '';
+  }
+
+  setLastName(name: string): void {
+    this._storage.setItem(`${PREFIX}last-name`, name);
+  }
+}
+
+/** Normalise a typed session code: upper case, no spaces or dashes. */
+export function normaliseCode(raw: string): string {
+  return raw.toUpperCase().replace(/[\s-]+/g, '');
+}

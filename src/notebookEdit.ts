@@ -1,0 +1,81 @@
+/**
+ * Reading and writing notebook cells through the notebook's shared model.
+ */
+import { Cell, ICellModel } from '@jupyterlab/cells';
+import { Notebook, NotebookPanel } from '@jupyterlab/notebook';
+import { JSONObject } from '@lumino/coreutils';
+
+import { ITextEdit, writeMinimal } from './logic/minimalEdit';
+import { insertionIndex } from './logic/updates';
+import { ICellContent } from './protocol';
+
+/** Metadata keys never pushed to students (per-user UI state and our own bookkeeping). */
+const PRIVATE_METADATA = ['collapsed', 'scrolled', 'jupyter', 'execution', 'trusted'];
+
+export function findCell(notebook: Notebook, cellId: string): { cell: Cell; index: number } | null {
+  const widgets = notebook.widgets;
+  for (let i = 0; i < widgets.length; i++) {
+    if (widgets[i].model.id === cellId) {
+      return { cell: widgets[i], index: i };
+    }
+  }
+  return null;
+}
+
+export function findCellModel(panel: NotebookPanel, cellId: string): ICellModel | null {
+  const found = findCell(panel.content, cellId);
+  return found ? found.cell.model : null;
+}
+
+export function cellIds(notebook: Notebook): string[] {
+  return notebook.widgets.map(w => w.model.id);
+}
+
+/** The content a teacher pushes for a cell. */
+export function cellContent(model: ICellModel): ICellContent {
+  const metadata: { [key: string]: unknown } = {};
+  const all = model.sharedModel.getMetadata() as JSONObject;
+  for (const key of Object.keys(all)) {
+    if (!PRIVATE_METADATA.includes(key)) {
+      metadata[key] = all[key];
+    }
+  }
+  return {
+    source: model.sharedModel.getSource(),
+    cell_type: model.type,
+    metadata
+  };
+}
+
+/** Write `source` into a cell with one minimal replacement (cursor and undo behave). */
+export function writeCellSource(model: ICellModel, source: string): ITextEdit | null {
+  return writeMinimal(model.sharedModel, source);
+}
+
+/**
+ * Insert a teacher cell the student does not have, keeping the teacher's order and the
+ * teacher's cell id (so later pulls find it). Returns the new cell's index.
+ */
+export function insertTeacherCell(
+  panel: NotebookPanel,
+  cellId: string,
+  content: ICellContent,
+  teacherOrder: ReadonlyMap<string, number>,
+  teacherIndex: number
+): number {
+  const notebook = panel.content;
+  const model = notebook.model;
+  if (!model) {
+    throw new Error('Notebook has no model');
+  }
+  const index = insertionIndex(cellIds(notebook), teacherOrder, teacherIndex);
+  const cellType = content.cell_type === 'markdown' || content.cell_type === 'raw' ? content.cell_type : 'code';
+  const metadata = (content.metadata ?? {}) as JSONObject;
+  model.sharedModel.insertCell(index, {
+    id: cellId,
+    cell_type: cellType,
+    source: content.source,
+    metadata
+  });
+  return index;
+}
