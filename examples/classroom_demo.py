@@ -1,0 +1,166 @@
+"""A whole lesson in one command: a Jupyter server (embedded store), a teacher and three students.
+
+    python examples/classroom_demo.py            # YDoc mode
+    python examples/classroom_demo.py --json     # the JSON fallback, same transcript
+
+It prints a transcript: notifications, pulls, a clean merge of a student's own edit, a conflict
+resolved with each strategy, a refused pull of a locked cell, the roster, the end of the session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from notebook_sync_ydoc.client import StudentClient, SyncError, TeacherClient
+from notebook_sync_ydoc.testing import JupyterServerProcess
+
+INTRO = "# Circles\nToday we compute areas.\n"
+AREA_V1 = "import math\n\n\ndef area(r):\n    return math.pi * r * r\n\n\nprint(area(1))\n"
+AREA_V2 = "import math\n\n\ndef area(r):\n    return math.pi * r**2\n\n\nprint(area(1))\n"
+AREA_V3 = (
+    "import math\n\n\ndef area(r):\n    return math.pi * r**2  # r squared\n\n\nprint(area(1))\n"
+)
+SOLUTION = "answer = area(3)\nprint(f'{answer:.2f}')\n"
+
+
+def say(who: str, text: str) -> None:
+    print(f"{who:>9} | {text}")
+
+
+def show(who: str, title: str, source: str | None) -> None:
+    say(who, title)
+    for line in (source or "(empty)").rstrip("\n").splitlines():
+        print(f"{'':>9} |     {line}")
+
+
+async def drain_notes(student: StudentClient, name: str, expect: int) -> None:
+    for _ in range(expect):
+        note = await student.next_message("update_available")
+        say(name, f"notified: cell '{note['cell_id']}' has an update (seq {note['seq']})")
+
+
+async def lesson(server: JupyterServerProcess) -> None:
+    url, token = server.base_url, server.token
+    status = server.status()
+    say("server", f"{url} mode={status['mode']} store={status['store']['kind']}")
+
+    teacher: TeacherClient = await TeacherClient.connect(url, token)
+    created = await teacher.create_session("Circles, week 3")
+    code = created["session_code"]
+    say("teacher", f"created session '{created['title']}': code {code}")
+
+    students: dict[str, StudentClient] = {}
+    for name in ("Ada", "Grace", "Linus"):
+        client: StudentClient = await StudentClient.connect(url, token)
+        joined = await client.join(code, name=name)
+        students[name] = client
+        say(name, f"joined {code} ({len(joined['cells'])} cells so far)")
+    ada, grace, linus = students["Ada"], students["Grace"], students["Linus"]
+
+    print()
+    await teacher.push_cell("intro", INTRO, cell_type="markdown", index=0)
+    await teacher.push_cell("area", AREA_V1, index=1)
+    await teacher.push_cell("solution", SOLUTION, index=2, sync_allowed=False)
+    say("teacher", "pushed 'intro' and 'area'; pushed 'solution' locked (sync_allowed=false)")
+    for name, client in students.items():
+        await drain_notes(client, name, 2)
+
+    print()
+    for reply in await ada.pull_all():
+        say("Ada", f"pulled '{reply['cell_id']}': {reply['status']}")
+    await grace.pull("area")
+    await linus.pull("area")
+    say("Grace", "pulled 'area': fast_forward (nothing else changes in her notebook)")
+    say("Linus", "pulled 'area': fast_forward")
+
+    print("\n--- a clean merge of a student's own edit ---")
+    grace.edit_cell("area", AREA_V1.replace("print(area(1))", "print(area(2))  # my radius"))
+    show("Grace", "edits her copy of 'area' (last line):", grace.source("area"))
+    ack = await teacher.push_cell("area", AREA_V2)
+    say("teacher", f"changes 'r * r' to 'r**2' in 'area' (seq {ack['seq']})")
+    await grace.wait_for_update("area", ack["seq"] - 1)
+    preview = await grace.preview("area")
+    say("Grace", f"previews 'area': a pull would be '{preview['status']}'")
+    reply = await grace.pull("area")
+    show(
+        "Grace",
+        f"pulls 'area': {reply['status']} -- her edit and the teacher's, together:",
+        grace.source("area"),
+    )
+
+    print("\n--- a conflict, resolved both ways ---")
+    linus.edit_cell("area", AREA_V1.replace("math.pi * r * r", "3.14 * r * r"))
+    show("Linus", "edits the same line the teacher changed:", linus.source("area"))
+    reply = await linus.pull("area")
+    say("Linus", f"pulls 'area': {reply['status']} (nothing changed in his notebook)")
+    for hunk in reply["conflicts"]:
+        say("Linus", f"conflict at base lines {hunk['base_start'] + 1}-{hunk['base_end']}")
+    show("Linus", "theirs (teacher):", reply["theirs"])
+    reply = await linus.pull("area", strategy="mine")
+    show("Linus", f"keeps his version: {reply['status']}", linus.source("area"))
+    ack = await teacher.push_cell("area", AREA_V3)
+    say("teacher", f"adds a comment to the same line (seq {ack['seq']})")
+    await linus.wait_for_update("area", ack["seq"] - 1)
+    reply = await linus.pull("area")
+    say("Linus", f"pulls again: {reply['status']}")
+    reply = await linus.pull("area", strategy="theirs")
+    show(
+        "Linus",
+        f"takes the teacher's: {reply['status']} (his old text is kept for undo)",
+        linus.source("area"),
+    )
+
+    print("\n--- a locked cell ---")
+    try:
+        await ada.pull("solution")
+    except SyncError as exc:
+        say("Ada", f"tries to pull 'solution': refused ({exc.code}: {exc.message})")
+    await teacher.toggle_sync("solution", True)
+    say("teacher", "unlocks 'solution'")
+    seq = await ada.wait_for_update("solution")
+    say("Ada", f"notified: 'solution' is available (seq {seq})")
+    reply = await ada.pull("solution")
+    show("Ada", f"pulls 'solution': {reply['status']}", ada.source("solution"))
+    say("Ada", f"her notebook's cells, in the teacher's order: {ada.cell_ids()}")
+
+    print("\n--- the teacher's roster ---")
+    roster: list[dict[str, Any]] = []
+    while not any("solution" in e["pulled"] for e in roster):  # the latest, coalesced update
+        roster = (await teacher.next_message("roster_update"))["students"]
+    for entry in roster:
+        pulled = ", ".join(f"{c}@{s}" for c, s in sorted(entry["pulled"].items()))
+        say("roster", f"{entry['name']:<6} online={entry['online']} pulled: {pulled}")
+
+    print()
+    await teacher.end_session()
+    say("teacher", "ends the session")
+    for name, client in students.items():
+        ended = await client.next_message("session_ended")
+        say(name, f"told: session {ended['session_code']} ended")
+    for client in [teacher, *students.values()]:
+        await client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=textwrap.dedent(__doc__ or ""))
+    parser.add_argument("--json", action="store_true", help="run the server in JSON mode")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="nbsync-demo-") as tmp:
+        options: dict[str, Any] = {"use_ydoc": not args.json}
+        server = JupyterServerProcess(Path(tmp), options=options)
+        server.start()
+        try:
+            asyncio.run(lesson(server))
+        finally:
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,405 @@
+"""asyncio clients of the protocol: :class:`TeacherClient` and :class:`StudentClient`.
+
+The student client keeps its own notebook as a ``jupyter_ydoc.YNotebook``: pulled cells are
+written into it with minimal edits, and new teacher cells are inserted in the teacher's order.
+
+    teacher = await TeacherClient.connect("http://127.0.0.1:8888/", token="...")
+    code = (await teacher.create_session("Week 1"))["session_code"]
+    await teacher.push_cell("intro", "print('hello')")
+
+    student = await StudentClient.connect("http://127.0.0.1:8888/", token="...")
+    await student.join(code, name="Ada")
+    await student.wait_for_update("intro")
+    await student.pull("intro")
+    print(student.source("intro"))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+from .merge import text_edits
+
+if TYPE_CHECKING:
+    from jupyter_ydoc import YNotebook
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class SyncError(Exception):
+    """The server answered a request with ``error``."""
+
+    def __init__(self, code: str, message: str, reply: dict[str, Any]) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.reply = reply
+
+
+def ws_url(base_url: str) -> str:
+    """``http://host:port/base/`` -> ``ws://host:port/base/notebook-sync/ws``."""
+    parts = urlsplit(base_url)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return urlunsplit((scheme, parts.netloc, path + "notebook-sync/ws", "", ""))
+
+
+class SyncConnection:
+    """One websocket to ``/notebook-sync/ws``: requests matched to replies by ``req_id``, every
+    other message kept in an inbox, in order."""
+
+    def __init__(self, ws: WebSocketClientConnection, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.ws = ws
+        self.timeout = timeout
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.history: list[dict[str, Any]] = []  # every message received, for transcripts
+        self.closed = asyncio.Event()
+        self.close_code: int | None = None
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._ids = itertools.count(1)
+        self._reader = asyncio.ensure_future(self._read())
+
+    @classmethod
+    async def connect(
+        cls,
+        base_url: str,
+        token: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Any:
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"token {token}"
+        request = HTTPRequest(ws_url(base_url), headers=all_headers, connect_timeout=timeout)
+        ws = await websocket_connect(request, max_message_size=64 * 1024 * 1024)
+        return cls(ws, timeout=timeout)
+
+    async def _read(self) -> None:
+        while True:
+            raw = await self.ws.read_message()
+            if raw is None:
+                break
+            message: dict[str, Any] = json.loads(raw)
+            self.history.append(message)
+            self.on_message(message)
+            req_id = message.get("req_id")
+            future = self._pending.pop(req_id, None) if isinstance(req_id, str) else None
+            if future is not None and not future.done():
+                future.set_result(message)
+            else:
+                self.inbox.put_nowait(message)
+        self.close_code = self.ws.close_code
+        self.closed.set()
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError("websocket closed"))
+        self._pending.clear()
+
+    def on_message(self, message: dict[str, Any]) -> None:
+        """Hook for subclasses: called for every message, before it is routed."""
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.send_raw(json.dumps(message))
+
+    async def send_raw(self, text: str | bytes) -> None:
+        await self.ws.write_message(text, binary=isinstance(text, bytes))
+
+    async def request(self, mtype: str, **fields: Any) -> dict[str, Any]:
+        """Send a message with a fresh ``req_id``; return the reply or raise :class:`SyncError`."""
+        req_id = f"r{next(self._ids)}"
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[req_id] = future
+        await self.send({"type": mtype, "req_id": req_id, **fields})
+        try:
+            reply = await asyncio.wait_for(future, self.timeout)
+        finally:
+            self._pending.pop(req_id, None)
+        if reply.get("type") == "error":
+            raise SyncError(str(reply.get("code")), str(reply.get("message")), reply)
+        return reply
+
+    async def next_message(
+        self, mtype: str | Iterable[str] | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """The next unsolicited message (of ``mtype``, skipping others), or TimeoutError."""
+        wanted = {mtype} if isinstance(mtype, str) else set(mtype) if mtype else None
+        deadline = asyncio.get_running_loop().time() + (timeout or self.timeout)
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            message = await asyncio.wait_for(self.inbox.get(), max(remaining, 0.001))
+            if wanted is None or message.get("type") in wanted:
+                return message
+
+    async def close(self) -> None:
+        self.ws.close()
+        try:
+            await asyncio.wait_for(self.closed.wait(), self.timeout)
+        finally:
+            self._reader.cancel()
+
+
+class TeacherClient(SyncConnection):
+    """The teacher's side: create or resume a session, push, toggle, remove, end."""
+
+    session_code: str | None = None
+    teacher_key: str | None = None
+    roster: list[dict[str, Any]] | None = None
+
+    def on_message(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "roster_update":
+            self.roster = message.get("students", [])
+
+    async def create_session(self, title: str = "") -> dict[str, Any]:
+        reply = await self.request("create_session", title=title)
+        self.session_code, self.teacher_key = reply["session_code"], reply["teacher_key"]
+        return reply
+
+    async def resume_session(self, session_code: str, teacher_key: str) -> dict[str, Any]:
+        reply = await self.request(
+            "resume_session", session_code=session_code, teacher_key=teacher_key
+        )
+        self.session_code, self.teacher_key = reply["session_code"], teacher_key
+        return reply
+
+    async def push_cell(
+        self,
+        cell_id: str,
+        source: str,
+        *,
+        cell_type: str | None = None,
+        sync_allowed: bool | None = None,
+        index: int | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        content: dict[str, Any] = {"source": source}
+        if cell_type is not None:
+            content["cell_type"] = cell_type
+        if metadata is not None:
+            content["metadata"] = metadata
+        fields: dict[str, Any] = {"cell_id": cell_id, "content": content}
+        if sync_allowed is not None:
+            fields["metadata"] = {"sync_allowed": sync_allowed}
+        if index is not None:
+            fields["index"] = index
+        return await self.request("push_cell", **fields)
+
+    async def toggle_sync(self, cell_id: str, sync_allowed: bool) -> dict[str, Any]:
+        return await self.request("toggle_sync", cell_id=cell_id, sync_allowed=sync_allowed)
+
+    async def remove_cell(self, cell_id: str) -> dict[str, Any]:
+        return await self.request("remove_cell", cell_id=cell_id)
+
+    async def end_session(self) -> dict[str, Any]:
+        return await self.request("end_session")
+
+
+@dataclass
+class TeacherCell:
+    """What the student knows of a teacher cell."""
+
+    cell_id: str
+    index: int
+    cell_type: str
+    sync_allowed: bool
+    seq: int = 0  # newest seq announced
+    pulled_seq: int = 0
+
+
+class StudentClient(SyncConnection):
+    """The student's side, with the student's own notebook (``self.notebook``, a YNotebook)."""
+
+    session_code: str | None = None
+    student_key: str | None = None
+    ended: bool = False
+
+    def __init__(self, ws: WebSocketClientConnection, timeout: float = DEFAULT_TIMEOUT) -> None:
+        from jupyter_ydoc import YNotebook  # imported here: the server runs without pycrdt too
+
+        self.notebook: YNotebook = YNotebook()
+        self.cells: dict[str, TeacherCell] = {}
+        self.seen: set[tuple[str, int]] = set()  # (cell_id, seq) de-duplication
+        self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        super().__init__(ws, timeout)
+
+    # bookkeeping of notifications ----------------------------------------------------------------
+    def on_message(self, message: dict[str, Any]) -> None:
+        mtype = message.get("type")
+        if mtype == "update_available":
+            cell_id, seq = str(message["cell_id"]), int(message["seq"])
+            if (cell_id, seq) in self.seen:
+                return
+            self.seen.add((cell_id, seq))
+            cell = self.cells.setdefault(
+                cell_id,
+                TeacherCell(cell_id, int(message.get("index", 0)), "code", True),
+            )
+            cell.seq = max(cell.seq, seq)
+            cell.index = int(message.get("index", cell.index))
+            cell.cell_type = str(message.get("cell_type", cell.cell_type))
+            cell.sync_allowed = True
+            self.updates.put_nowait(message)
+        elif mtype == "sync_allowed_update":
+            cell = self.cells.get(str(message["cell_id"]))
+            if cell is not None:
+                cell.sync_allowed = bool(message["sync_allowed"])
+        elif mtype == "cell_removed":
+            self.cells.pop(str(message["cell_id"]), None)
+        elif mtype == "session_ended":
+            self.ended = True
+
+    @property
+    def available(self) -> dict[str, int]:
+        """Cells with an update this student has not pulled: cell id -> newest seq."""
+        return {
+            c.cell_id: c.seq for c in self.cells.values() if c.sync_allowed and c.seq > c.pulled_seq
+        }
+
+    async def wait_for_update(
+        self, cell_id: str, seq: int = 0, timeout: float | None = None
+    ) -> int:
+        """Wait until an update of ``cell_id`` newer than ``seq`` is announced; its seq."""
+        deadline = asyncio.get_running_loop().time() + (timeout or self.timeout)
+        while True:
+            known = self.available.get(cell_id, 0)
+            if known > seq:
+                return known
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"no update of {cell_id} announced")
+            await asyncio.wait_for(self.updates.get(), remaining)
+
+    # session ---------------------------------------------------------------------------------
+    async def join(
+        self, session_code: str, name: str = "", student_key: str | None = None
+    ) -> dict[str, Any]:
+        fields: dict[str, Any] = {"session_code": session_code}
+        if name:
+            fields["name"] = name
+        if student_key:
+            fields["student_key"] = student_key
+        reply = await self.request("join_session", **fields)
+        self.session_code, self.student_key = reply["session_code"], reply["student_key"]
+        for info in reply.get("cells", []):
+            cell = self.cells.setdefault(
+                info["cell_id"],
+                TeacherCell(
+                    info["cell_id"], info["index"], info["cell_type"], info["sync_allowed"]
+                ),
+            )
+            cell.index, cell.cell_type = info["index"], info["cell_type"]
+            cell.sync_allowed, cell.pulled_seq = info["sync_allowed"], info.get("pulled_seq", 0)
+        return reply
+
+    async def leave(self) -> dict[str, Any]:
+        return await self.request("leave_session")
+
+    # the student's own notebook --------------------------------------------------------------
+    def _position(self, cell_id: str) -> int | None:
+        for i, ycell in enumerate(self.notebook.ycells):
+            if ycell.get("id") == cell_id:
+                return i
+        return None
+
+    def source(self, cell_id: str) -> str | None:
+        """The student's current text of a cell, or None if the notebook has no such cell."""
+        pos = self._position(cell_id)
+        if pos is None:
+            return None
+        return str(self.notebook.ycells[pos]["source"])
+
+    def cell_ids(self) -> list[str]:
+        return [str(c.get("id")) for c in self.notebook.ycells]
+
+    def edit_cell(self, cell_id: str, new_source: str) -> None:
+        """The student types in a cell (creating it at the end if it does not exist)."""
+        pos = self._position(cell_id)
+        if pos is None:
+            self.notebook.append_cell({"id": cell_id, "cell_type": "code", "source": new_source})
+            return
+        self._write_source(pos, new_source)
+
+    def _write_source(self, pos: int, new_source: str) -> None:
+        text = self.notebook.ycells[pos]["source"]
+        old = str(text)
+        with self.notebook.ydoc.transaction():
+            # pycrdt Text positions count UTF-8 bytes; edits come last-first, apply in order
+            for edit in text_edits(old, new_source, unit="utf-8"):
+                if edit.delete:
+                    del text[edit.position : edit.position + edit.delete]
+                if edit.insert:
+                    text.insert(edit.position, edit.insert)
+
+    def _insert_position(self, cell_id: str) -> int:
+        """Before the first teacher cell that comes later in the teacher's order; else the end."""
+        mine = self.cells.get(cell_id)
+        order = mine.index if mine else 1 << 30
+        for i, ycell in enumerate(self.notebook.ycells):
+            other = self.cells.get(str(ycell.get("id")))
+            if other is not None and other.cell_id != cell_id and other.index > order:
+                return i
+        return len(self.notebook.ycells)
+
+    def _apply(self, reply: dict[str, Any]) -> None:
+        cell_id = reply["cell_id"]
+        content = reply["content"]
+        pos = self._position(cell_id)
+        if pos is None:
+            ycell = self.notebook.create_ycell(
+                {
+                    "id": cell_id,
+                    "cell_type": content.get("cell_type", "code"),
+                    "source": content["source"],
+                    "metadata": content.get("metadata") or {},
+                }
+            )
+            self.notebook.ycells.insert(self._insert_position(cell_id), ycell)
+        else:
+            self._write_source(pos, content["source"])
+
+    async def pull(self, cell_id: str, strategy: str | None = None) -> dict[str, Any]:
+        """Pull one cell, sending this notebook's text of it, and apply the result.
+
+        A ``conflict`` reply changes nothing: call again with ``strategy="theirs"`` or ``"mine"``.
+        """
+        fields: dict[str, Any] = {"cell_id": cell_id}
+        local = self.source(cell_id)
+        if local is not None:
+            fields["local_source"] = local
+        if strategy is not None:
+            fields["strategy"] = strategy
+        reply = await self.request("request_sync", **fields)
+        if reply["status"] != "conflict":
+            if reply["status"] != "kept":
+                self._apply(reply)
+            cell = self.cells.get(cell_id)
+            if cell is not None:
+                cell.pulled_seq = max(cell.pulled_seq, int(reply["seq"]))
+                cell.seq = max(cell.seq, int(reply["seq"]))
+        return reply
+
+    async def preview(self, cell_id: str) -> dict[str, Any]:
+        fields: dict[str, Any] = {"cell_id": cell_id}
+        local = self.source(cell_id)
+        if local is not None:
+            fields["local_source"] = local
+        return await self.request("preview", **fields)
+
+    async def pull_all(self) -> list[dict[str, Any]]:
+        """Pull every available cell in the teacher's order; conflicts are returned, not applied."""
+        replies = []
+        for cell_id in sorted(self.available, key=lambda c: self.cells[c].index):
+            replies.append(await self.pull(cell_id))
+        return replies
+
+
+__all__ = ["StudentClient", "SyncConnection", "SyncError", "TeacherClient", "ws_url"]
