@@ -76,6 +76,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+try:  # redis-py >= 7: "auto" maintenance notifications skip the stale-connection check
+    from redis.maint_notifications import MaintNotificationsConfig
+except ImportError:  # pragma: no cover - older redis-py checks stale connections anyway
+    MaintNotificationsConfig = None  # type: ignore[assignment,misc]
+
 from .base import (
     CellIndexEntry,
     CellRecord,
@@ -392,6 +397,10 @@ class RedisStore(Store):
             "decode_responses": False,
             "client_name": f"nbsync-{self.server_id}"[:64].replace(" ", "_"),
         }
+        if MaintNotificationsConfig is not None:
+            # with notifications on "auto", a pooled connection that Redis closed (restart) is
+            # handed out unchecked and the next command fails; off, the pool reconnects it
+            kwargs["maint_notifications_config"] = MaintNotificationsConfig(enabled=False)
         if urlsplit(url).scheme == "rediss":
             kwargs["ssl_check_hostname"] = ssl_check_hostname
             if ssl_ca_certs:
