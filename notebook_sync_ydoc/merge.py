@@ -597,8 +597,9 @@ def _unit_len(text: str, unit: Unit) -> int:
 
 
 def text_edits(old: str, new: str, *, unit: Unit = "codepoint") -> list[Edit]:
-    """Edits that turn ``old`` into ``new``: common prefix and suffix trimmed, then one edit per
-    line hunk of the middle (each trimmed again), so separate changes stay separate.
+    """Edits that turn ``old`` into ``new``: common prefix and suffix trimmed (then widened to
+    whole lines), then one edit per line hunk of the middle, each trimmed again to the
+    characters that changed, so separate changes stay separate edits.
 
     Positions index ``old`` in ``unit``s: ``"codepoint"`` (Python ``str``), ``"utf-8"`` (pycrdt
     ``Text``) or ``"utf-16"`` (Yjs in the browser). Edits come in descending position order and
@@ -608,11 +609,21 @@ def text_edits(old: str, new: str, *, unit: Unit = "codepoint") -> list[Edit]:
         return []
     pre = _prefix_len(old, new)
     suf = _suffix_len(old, new, min(len(old), len(new)) - pre)
+    # Widen the middle to whole lines of both texts, so that the line diff sees the lines as
+    # they are and an inserted line lands at a line boundary (as the line merge places it).
+    pre = old.rfind("\n", 0, pre) + 1
+    tail_old, tail_new = len(old) - suf, len(new) - suf
+    if suf and not (
+        (tail_old == 0 or old[tail_old - 1] == "\n")
+        and (tail_new == 0 or new[tail_new - 1] == "\n")
+    ):
+        newline = old.find("\n", tail_old)  # the suffix then starts after its first newline
+        suf = 0 if newline < 0 else len(old) - newline - 1
     old_mid = old[pre : len(old) - suf]
     new_mid = new[pre : len(new) - suf]
-    spans: list[tuple[int, int, str]] = []  # (start, end) in old, code points; inserted text
+    pairs: list[tuple[int, str, str]] = []  # (offset in old_mid, old text, new text) per hunk
     if "\n" not in old_mid[:-1] and "\n" not in new_mid[:-1]:
-        spans.append((pre, pre + len(old_mid), new_mid))  # at most one line each: one hunk
+        pairs.append((0, old_mid, new_mid))  # at most one line each: one hunk
     else:
         a_lines, b_lines = split_lines(old_mid), split_lines(new_mid)
         a_pos = [0]
@@ -622,12 +633,19 @@ def text_edits(old: str, new: str, *, unit: Unit = "codepoint") -> list[Edit]:
         for line in b_lines:
             b_pos.append(b_pos[-1] + len(line))
         for h in diff_lines(a_lines, b_lines):
-            a_text = old_mid[a_pos[h.old_start] : a_pos[h.old_end]]
-            b_text = new_mid[b_pos[h.new_start] : b_pos[h.new_end]]
-            p = _prefix_len(a_text, b_text)
-            s = _suffix_len(a_text, b_text, min(len(a_text), len(b_text)) - p)
-            start = pre + a_pos[h.old_start] + p
-            spans.append((start, start + len(a_text) - p - s, b_text[p : len(b_text) - s]))
+            pairs.append(
+                (
+                    a_pos[h.old_start],
+                    old_mid[a_pos[h.old_start] : a_pos[h.old_end]],
+                    new_mid[b_pos[h.new_start] : b_pos[h.new_end]],
+                )
+            )
+    spans: list[tuple[int, int, str]] = []  # (start, end) in old, code points; inserted text
+    for offset, a_text, b_text in pairs:
+        p = _prefix_len(a_text, b_text)
+        s = _suffix_len(a_text, b_text, min(len(a_text), len(b_text)) - p)
+        start = pre + offset + p
+        spans.append((start, start + len(a_text) - p - s, b_text[p : len(b_text) - s]))
     if unit == "codepoint" or old.isascii():
         return [Edit(s, e - s, ins) for s, e, ins in reversed(spans)]
     edits: list[Edit] = []
