@@ -52,6 +52,7 @@ class RedisServer:
         password: str | None = None,
         binary: str | None = None,
         port: int | None = None,
+        tls: bool = False,
     ) -> None:
         found = binary or shutil.which("redis-server")
         if found is None:
@@ -62,19 +63,50 @@ class RedisServer:
         self.appendonly = appendonly
         self.password = password
         self.port = port or _free_port()
+        self.tls = tls
         self.process: subprocess.Popen[bytes] | None = None
+        if tls:
+            self._make_certificates()
+
+    @property
+    def ca_file(self) -> Path:
+        return self.directory / "ca.crt"
+
+    def _make_certificates(self) -> None:
+        """A throwaway CA and a server certificate for ``localhost``/127.0.0.1 (openssl CLI)."""
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            raise FileNotFoundError("openssl not found: needed for a TLS redis-server")
+        d = self.directory
+        (d / "san.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        steps = [
+            "req -x509 -newkey rsa:2048 -nodes -days 2 -keyout ca.key -out ca.crt",
+            "req -newkey rsa:2048 -nodes -keyout server.key -out server.csr",
+            "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt"
+            " -days 2 -extfile san.cnf",
+        ]
+        subjects = [["-subj", "/CN=nbsync test CA"], ["-subj", "/CN=localhost"], []]
+        for step, subject in zip(steps, subjects):
+            subprocess.run(
+                [openssl, *step.split(), *subject],
+                cwd=d,
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
 
     @property
     def url(self) -> str:
         auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
+        scheme, host = ("rediss", "localhost") if self.tls else ("redis", "127.0.0.1")
+        return f"{scheme}://{auth}{host}:{self.port}/0"
 
     @property
     def logfile(self) -> Path:
         return self.directory / "redis.log"
 
     def __repr__(self) -> str:
-        return f"RedisServer(port={self.port}, appendonly={self.appendonly})"
+        return f"RedisServer(port={self.port}, appendonly={self.appendonly}, tls={self.tls})"
 
     def client(self) -> redis.Redis:
         """A synchronous client (for inspection from tests)."""
@@ -84,15 +116,22 @@ class RedisServer:
             password=self.password,
             socket_timeout=2,
             socket_connect_timeout=2,
+            ssl=self.tls,
+            ssl_ca_certs=str(self.ca_file) if self.tls else None,
+            ssl_check_hostname=False,
         )
 
     def start(self) -> None:
         if self.process is not None and self.process.poll() is None:
             raise RuntimeError("already running")
+        ports = (
+            ["--port", "0", "--tls-port", str(self.port)]
+            if self.tls
+            else ["--port", str(self.port)]
+        )
         args = [
             self.binary,
-            "--port",
-            str(self.port),
+            *ports,
             "--bind",
             "127.0.0.1",
             "--dir",
@@ -110,6 +149,11 @@ class RedisServer:
         ]
         if self.password:
             args += ["--requirepass", self.password]
+        if self.tls:
+            d = self.directory
+            args += ["--tls-cert-file", str(d / "server.crt"), "--tls-key-file"]
+            args += [str(d / "server.key"), "--tls-ca-cert-file", str(self.ca_file)]
+            args += ["--tls-auth-clients", "no"]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.wait_ready()
 

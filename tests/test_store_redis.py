@@ -438,3 +438,28 @@ async def _works(value: Awaitable[object]) -> bool:
     except StoreUnavailable:
         return False
     return True
+
+
+async def test_tls_with_ca_and_password(
+    make_redis_server: MakeRedisServer, redis_prefix: str, stores: list[RedisStore]
+) -> None:
+    server = make_redis_server(tls=True, password="tls-secret-pw")
+    assert server.url.startswith("rediss://")
+    store = _started(stores, server.url, redis_prefix, ssl_ca_certs=str(server.ca_file))
+    rec = Recorder().attach(store)
+    await store.start()
+    code = new_code()
+    assert await store.create_session(session(code))
+    await store.subscribe(code)
+    await store.write_cell(code, CellWrite("a", "x", crdt_state=b"\x00\xff"), None)
+    await wait_until(lambda: len(rec.events) == 1, what="event over TLS")
+    cell = await store.get_cell(code, "a")
+    assert cell is not None and cell.crdt_state == b"\x00\xff"
+    health = await store.health()
+    assert health["ok"] is True and "tls-secret-pw" not in json.dumps(health)
+    # without the CA the certificate is not trusted: unavailable, not a hang
+    untrusted = _started(stores, server.url, redis_prefix)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable):
+        await untrusted.get_session(code)
+    assert time.monotonic() - started < 5.0

@@ -438,6 +438,7 @@ class RedisStore(Store):
         self.reconnects = 0  # how many times the subscriber reconnected (for tests, status)
         self._sub_ever_connected = False
         self._sub_ready_once = False
+        self._sub_ready: asyncio.Event | None = None  # set while subscribed (made in start())
 
     def __repr__(self) -> str:
         return (
@@ -515,9 +516,20 @@ class RedisStore(Store):
         if self._reader is not None:
             return
         self._events = asyncio.Queue()
+        ready = self._sub_ready = asyncio.Event()
         self._dispatcher = asyncio.create_task(self._dispatch(), name="nbsync-redis-dispatch")
         self._reader = asyncio.create_task(self._read_loop(), name="nbsync-redis-subscriber")
         self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="nbsync-redis-presence")
+        # wait (bounded) for the subscriber, so health() is right from the start; a Redis that
+        # is down at start-up does not stop the server: the reader keeps reconnecting
+        try:
+            await asyncio.wait_for(ready.wait(), timeout=self.socket_timeout * 2)
+        except asyncio.TimeoutError:
+            log.warning(
+                "redis store: no pub/sub connection to %s yet (%s); retrying in the background",
+                self.redacted_url,
+                self._sub_error or "timeout",
+            )
 
     async def stop(self) -> None:
         for task in (self._heartbeat, self._reader):
@@ -586,6 +598,8 @@ class RedisStore(Store):
     async def _close_pubsub(self) -> None:
         ps, self._pubsub = self._pubsub, None
         self._sub_connected = False
+        if self._sub_ready is not None:
+            self._sub_ready.clear()
         self._confirmed.clear()
         if ps is None:
             return
@@ -660,6 +674,8 @@ class RedisStore(Store):
                         self.reconnects += 1
                     self._sub_ever_connected = True
                     self._sub_ready_once = True
+                    if self._sub_ready is not None:
+                        self._sub_ready.set()
                     # codes subscribed while the batch was in flight
                     missing = [self.channel(c) for c in self._codes - codes]
                     if missing:
@@ -675,6 +691,10 @@ class RedisStore(Store):
                         assert self._events is not None
                         for code in sorted(codes & self._codes):
                             self._events.put_nowait(("resync", code))
+            elif kind == "unsubscribe":
+                if not any(self.channel(c) == channel for c in self._codes):
+                    # a confirmation of SUBSCRIBE may have arrived after unsubscribe()
+                    self._confirmed.discard(channel)
             elif kind == "message":
                 self._on_message(channel, msg.get("data"))
 
@@ -1064,6 +1084,8 @@ class RedisStore(Store):
                 await self.heartbeat()
             except StoreError as exc:
                 log.warning("redis store: presence heartbeat failed: %s", exc)
+            except Exception:
+                log.exception("redis store: unexpected error in the presence heartbeat")
 
     async def count_sessions(self) -> int:
         codes = await self._call(self._client.zrange(self._registry_key, 0, 9999))
