@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Int, List, Unicode, default
+from traitlets import Bool, Float, Int, List, Unicode, default
 
 from ._version import __version__
 from .engine import CellEngine, load_engine
@@ -49,6 +49,12 @@ class NotebookSyncExtensionApp(ExtensionApp):
 
     redis_ssl_check_hostname = Bool(
         True, help="rediss:// only: check that the certificate matches the Redis host name."
+    ).tag(config=True)
+
+    redis_reconnect_delay = Float(
+        0.1,
+        help="Seconds before the first reconnect to Redis after the connection drops (doubling "
+        "up to 5 s). After reconnecting, every subscribed session is caught up.",
     ).tag(config=True)
 
     use_ydoc = Bool(
@@ -129,6 +135,7 @@ class NotebookSyncExtensionApp(ExtensionApp):
                 server_id=server_id,
                 ssl_ca_certs=self.redis_ssl_ca_certs or None,
                 ssl_check_hostname=self.redis_ssl_check_hostname,
+                reconnect_min=self.redis_reconnect_delay,
             )
         from .store.memory import MemoryStore
 

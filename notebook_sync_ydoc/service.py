@@ -167,7 +167,9 @@ class SyncService:
         self.clock = clock
         self.rooms: dict[str, Room] = {}
         self.members: set[Member] = set()
-        self.counters: dict[str, int] = {"pushes": 0, "pulls": 0, "conflicts": 0, "errors": 0}
+        self.counters: dict[str, int] = dict.fromkeys(
+            ("pushes", "pulls", "conflicts", "errors", "resyncs"), 0
+        )
         self._limiter = JoinLimiter(config.join_failures_per_minute)
         self._room_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -826,6 +828,7 @@ class SyncService:
         room = self.rooms.get(code)
         if room is None:
             return
+        self.counters["resyncs"] += 1
         session = await self.store.get_session(code)
         if session is None or session.status == "ended":
             await self._on_event(StoreEvent("ended", code))

@@ -49,8 +49,10 @@ class JupyterServerProcess:
         options: dict[str, Any] | None = None,
         env: dict[str, str] | None = None,
         extra_args: list[str] | None = None,
+        lab: bool = False,
     ) -> None:
         self.workdir = workdir
+        self.lab = lab
         self.root_dir = workdir / "notebooks"
         self.root_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -82,18 +84,31 @@ class JupyterServerProcess:
             "--ServerApp.open_browser=False",
             f"--ServerApp.root_dir={self.root_dir}",
             "--ServerApp.allow_root=True",
-            # Only what the tests need: faster start, quieter logs.
-            '--ServerApp.jpserver_extensions={"notebook_sync_ydoc": true, "jupyterlab": false,'
-            ' "jupyter_lsp": false, "jupyter_server_terminals": false, "notebook_shim": false}',
         ]
         args += [_trait_arg(k, v) for k, v in self.options.items()]
         return args + self.extra_args
+
+    def write_config(self, config_dir: Path) -> None:
+        """Only the extensions the server needs (faster start, quieter logs), unless a test
+        asks for more with ``lab=True``."""
+        config_dir.mkdir(parents=True, exist_ok=True)
+        extensions = {"notebook_sync_ydoc": True}
+        if not self.lab:
+            extensions.update(
+                jupyterlab=False,
+                jupyter_lsp=False,
+                jupyter_server_terminals=False,
+                notebook_shim=False,
+            )
+        config = {"ServerApp": {"jpserver_extensions": extensions}}
+        (config_dir / "jupyter_server_config.json").write_text(json.dumps(config))
 
     def start(self, timeout: float = START_TIMEOUT) -> JupyterServerProcess:
         env = {**os.environ, **self.env}
         env.setdefault("JUPYTER_CONFIG_DIR", str(self.workdir / "config"))
         env.setdefault("JUPYTER_RUNTIME_DIR", str(self.workdir / "runtime"))
         env.setdefault("JUPYTER_DATA_DIR", str(self.workdir / "data"))
+        self.write_config(Path(env["JUPYTER_CONFIG_DIR"]))
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir

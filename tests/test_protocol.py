@@ -124,6 +124,8 @@ async def test_push_cell_ack_seq_order_and_unchanged(
         ("a", "markdown", 0),
         ("b", "code", 1),
     ]
+    await student.wait_for_update("a")
+    await student.wait_for_update("b")
     await student.pull_all()
     assert student.cell_ids() == ["a", "b"]
 
