@@ -323,3 +323,44 @@ def test_classroom_flow(classroom: tuple[Lab, Lab], lab: Any, screenshots: Path)
     student.wait_status(f"Class {code} · ended")
     student.toolbar("jp-nbsync-join").wait_for()
     assert lab.status()["store"]["ok"] is True
+
+
+def test_student_reconnects_and_catches_up(lab: Any, contexts: tuple[Any, Any]) -> None:
+    """The student's connection drops; what the teacher pushed meanwhile arrives on reconnect."""
+    teacher_ctx, student_ctx = contexts
+    # Route the student's sync socket through Playwright so the test can cut it.
+    routes: list[tuple[Any, Any]] = []
+    blocked = {"on": False}
+
+    def route(ws: Any) -> None:
+        if blocked["on"]:
+            ws.close()  # the network is "down": the reconnect attempt fails
+            return
+        routes.append((ws, ws.connect_to_server()))
+
+    # Before the page loads: JupyterLab keeps the WebSocket constructor it found at start-up.
+    student_ctx.route_web_socket(re.compile(r"notebook-sync/ws"), route)
+    teacher = Lab(teacher_ctx.new_page(), lab, "teacher.ipynb").open()
+    student = Lab(student_ctx.new_page(), lab, "student.ipynb").open()
+    code = start_session(teacher)
+    join_session(student, code, "Grace")
+    share(teacher, "t-intro")
+    student.open_panel()
+    student.page.locator(".jp-nbsync-pending li[data-cell-id='t-intro']").wait_for()
+
+    blocked["on"] = True
+    page_side, server_side = routes[-1]
+    server_side.close()
+    page_side.close()
+    student.wait_status(f"Class {code} · (reconnecting|connecting)")
+    teacher.open_panel()
+    teacher.page.locator(".jp-nbsync-roster tbody tr", has_text="Grace").locator(".jp-mod-offline").wait_for()
+    share(teacher, "t-sum")  # pushed while the student is away
+    blocked["on"] = False
+    student.wait_status(f"Class {code} · connected")
+    student.page.locator(".jp-nbsync-pending li[data-cell-id='t-sum']").wait_for()
+    items = student.page.locator(".jp-nbsync-pending li")
+    assert items.evaluate_all("els => els.map(e => e.dataset.cellId)") == ["t-intro", "t-sum"]
+    # the same student came back (no duplicate in the roster)
+    teacher.page.locator(".jp-nbsync-roster tbody tr", has_text="Grace").locator(".jp-mod-online").wait_for()
+    assert teacher.page.locator(".jp-nbsync-roster tbody tr").count() == 1
