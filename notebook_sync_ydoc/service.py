@@ -108,10 +108,16 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def student_id_for(identity: str, student_key: str) -> str:
-    """A student is the pair (Jupyter identity, student key); the id reveals neither."""
-    digest = hashlib.sha256(f"{identity}\x00{student_key}".encode()).hexdigest()
-    return digest[:24]
+def student_id_for(student_key: str) -> str:
+    """The student's id: derived from the student key alone, revealing nothing of it.
+
+    DESIGN §6 made a student the pair (Jupyter identity, student key). jupyter_server gives a
+    token-authenticated client without a login cookie a new random anonymous identity on every
+    connection (and every browser profile on a workshop server its own), so binding state to the
+    identity would lose it on reconnect. The key is a 192-bit secret known only to the student's
+    client; the identity is recorded with the student and shown to the teacher.
+    """
+    return hashlib.sha256(b"student\x00" + student_key.encode()).hexdigest()[:24]
 
 
 def new_session_code(length: int) -> str:
@@ -613,12 +619,12 @@ class SyncService:
         key: str | None = message.data.get("student_key")
         record: StudentRecord | None = None
         if key is not None:
-            record = await self.store.get_student(code, student_id_for(identity, key))
+            record = await self.store.get_student(code, student_id_for(key))
         resumed = record is not None
         if record is None:
             key = secrets.token_urlsafe(24)
             record = StudentRecord(
-                student_id=student_id_for(identity, key),
+                student_id=student_id_for(key),
                 identity=identity,
                 name=name or member.peer.display_name or identity,
                 joined=now,

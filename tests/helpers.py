@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import os
+import socket
+import struct
 from typing import Any, Callable
 
 from notebook_sync_ydoc.client import StudentClient, TeacherClient
@@ -22,3 +26,55 @@ async def classroom(
         await student.join(code, name=f"student{i}")
         joined.append(student)
     return teacher, code, joined
+
+
+class RawWebSocket:
+    """A bare websocket client on a plain socket: it sends frames and never reads unless asked,
+    so the server sees real TCP backpressure (tornado's client reads everything eagerly)."""
+
+    def __init__(self, server: JupyterServerProcess) -> None:
+        self.server = server
+        self.sock: socket.socket | None = None
+
+    def open(self) -> None:
+        sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (
+            "GET /notebook-sync/ws HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{self.server.port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Authorization: token {self.server.token}\r\n\r\n"
+        )
+        sock.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(1)
+            if not chunk:
+                raise ConnectionError("closed during the handshake")
+            head += chunk
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise ConnectionError(head.decode(errors="replace"))
+        self.sock = sock
+
+    def send_text(self, text: str) -> None:
+        assert self.sock is not None
+        payload = text.encode()
+        mask = os.urandom(4)
+        header = bytearray([0x81])
+        if len(payload) < 126:
+            header.append(0x80 | len(payload))
+        elif len(payload) < 65536:
+            header.append(0x80 | 126)
+            header += struct.pack("!H", len(payload))
+        else:
+            header.append(0x80 | 127)
+            header += struct.pack("!Q", len(payload))
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(bytes(header) + mask + masked)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None

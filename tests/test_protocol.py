@@ -9,8 +9,8 @@ import json
 from typing import Any
 
 import pytest
-from helpers import Connector, classroom
-from tornado.httpclient import HTTPClientError, HTTPRequest
+from helpers import Connector, RawWebSocket, classroom
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from notebook_sync_ydoc.client import StudentClient, SyncConnection, SyncError, TeacherClient
@@ -295,19 +295,19 @@ async def test_character_merge_never_invents_text(
 
 async def test_preview_changes_nothing(server: JupyterServerProcess, connect: Connector) -> None:
     teacher, _code, (student,) = await classroom(connect, server)
-    await teacher.push_cell("c", "a = 1\nb = 2\n")
+    await teacher.push_cell("c", "a = 1\nb = 2\nc = 3\n")
     await student.wait_for_update("c")
     preview = await student.preview("c")
     assert preview["type"] == "cell_preview" and preview["status"] == "fast_forward"
-    assert preview["content"]["source"] == "a = 1\nb = 2\n"
+    assert preview["content"]["source"] == "a = 1\nb = 2\nc = 3\n"
     assert student.source("c") is None
     assert (await student.pull("c"))["status"] == "fast_forward", "preview recorded no pull"
-    student.edit_cell("c", "a = 1\nb = 20\n")
-    await teacher.push_cell("c", "a = 10\nb = 2\n")
+    student.edit_cell("c", "a = 1\nb = 2\nc = 30\n")
+    await teacher.push_cell("c", "a = 10\nb = 2\nc = 3\n")
     await student.wait_for_update("c", 1)
     shown = await student.preview("c")
-    assert shown["status"] == "merged" and shown["source"] == "a = 10\nb = 20\n"
-    assert student.source("c") == "a = 1\nb = 20\n"
+    assert shown["status"] == "merged" and shown["source"] == "a = 10\nb = 2\nc = 30\n"
+    assert student.source("c") == "a = 1\nb = 2\nc = 30\n"
 
 
 async def test_leave_session_and_ping(server: JupyterServerProcess, connect: Connector) -> None:
@@ -493,12 +493,23 @@ async def test_websocket_requires_authentication(ydoc_server: JupyterServerProce
 
 
 async def test_cross_origin_websocket_is_refused(ydoc_server: JupyterServerProcess) -> None:
-    headers = {"Authorization": f"token {ydoc_server.token}", "Origin": "http://evil.example"}
+    """Jupyter's rule: a browser (cookie-authenticated) socket from another origin is refused.
+    (Token-authenticated requests skip the origin check in Jupyter: no cookie, no CSRF.)"""
+    login = await AsyncHTTPClient().fetch(
+        ydoc_server.base_url + "api/status",
+        headers={"Authorization": f"token {ydoc_server.token}"},
+    )
+    cookies = [c.split(";", 1)[0] for c in login.headers.get_list("Set-Cookie")]
+    assert cookies, "the token login sets a cookie"
+    browser = {"Cookie": "; ".join(cookies)}
+    evil = {**browser, "Origin": "http://evil.example"}
     with pytest.raises(HTTPClientError) as info:
-        await websocket_connect(HTTPRequest(ydoc_server.ws_url, headers=headers))
+        await websocket_connect(HTTPRequest(ydoc_server.ws_url, headers=evil))
     assert info.value.code == 403
-    same = {**headers, "Origin": f"http://127.0.0.1:{ydoc_server.port}"}
+    same = {**browser, "Origin": f"http://127.0.0.1:{ydoc_server.port}"}
     ws = await websocket_connect(HTTPRequest(ydoc_server.ws_url, headers=same))
+    ws.write_message(json.dumps({"type": "ping", "req_id": "p"}))
+    assert json.loads(await ws.read_message())["type"] == "pong"
     ws.close()
 
 
@@ -515,8 +526,6 @@ async def test_status_reports_mode_and_store_without_secrets(
 
 
 async def test_status_requires_authentication(ydoc_server: JupyterServerProcess) -> None:
-    from tornado.httpclient import AsyncHTTPClient
-
     with pytest.raises(HTTPClientError) as info:
         await AsyncHTTPClient().fetch(ydoc_server.base_url + "notebook-sync/status")
     assert info.value.code == 403
@@ -527,21 +536,25 @@ async def test_slow_client_is_closed_not_buffered(
 ) -> None:
     """A client that stops reading fills its bounded queue and is closed; others carry on."""
     server = nbsync_server_factory(send_queue_size=4)
-    teacher, _code, (slow, other) = await classroom(connect, server, students=2)
-    big = "x = '" + "y" * 900_000 + "'\n"
-    await teacher.push_cell("big", big)
-    await slow.wait_for_update("big")
-    slow._reader.cancel()  # stop reading: tornado's read queue then applies TCP backpressure
-    for _ in range(40):
-        await slow.send({"type": "preview", "cell_id": "big"})
+    teacher, code, (other,) = await classroom(connect, server)
+    await teacher.push_cell("big", "x = '" + "y" * 900_000 + "'\n")
+    slow = RawWebSocket(server)
+    await asyncio.to_thread(slow.open)
+    before = (await asyncio.to_thread(server.status))["server"]["connections"]
+    await asyncio.to_thread(
+        slow.send_text, json.dumps({"type": "join_session", "session_code": code})
+    )
+    for _ in range(40):  # ~100 MB of replies that are never read
+        await asyncio.to_thread(slow.send_text, json.dumps({"type": "preview", "cell_id": "big"}))
+    deadline = asyncio.get_running_loop().time() + 30
+    while "closing slow connection" not in server.log_text():
+        assert asyncio.get_running_loop().time() < deadline, server.log_tail()
+        await asyncio.sleep(0.05)  # polling the server log with a deadline
     ack = await teacher.push_cell("small", "ok = 1\n")
-    assert ack["seq"] > 0
     await other.wait_for_update("small")
     assert (await other.pull("small"))["status"] == "fast_forward"
-    deadline = asyncio.get_running_loop().time() + 20
-    while slow.ws.close_code is None:
-        message = await asyncio.wait_for(slow.ws.read_message(), 20)
-        if message is None:
-            break
+    while (await asyncio.to_thread(server.status))["server"]["connections"] >= before:
         assert asyncio.get_running_loop().time() < deadline
-    assert slow.ws.close_code == 1013
+        await asyncio.sleep(0.05)
+    slow.close()
+    assert ack["seq"] > 0

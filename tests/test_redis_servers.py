@@ -84,16 +84,16 @@ async def test_servers_of_both_modes_share_a_session(
     assert (await asyncio.to_thread(b.status))["mode"] == "json"
     teacher: TeacherClient = await connect(a, TeacherClient)
     code = (await teacher.create_session())["session_code"]
-    await teacher.push_cell("c", "x = 1\ny = 2\n")
+    await teacher.push_cell("c", "x = 1\ny = 2\nz = 3\n")
     student: StudentClient = await connect(b, StudentClient)
     await student.join(code)
     await student.wait_for_update("c")
     await student.pull("c")
-    student.edit_cell("c", "x = 1\ny = 20\n")
-    ack = await teacher.push_cell("c", "x = 10\ny = 2\n")
+    student.edit_cell("c", "x = 1\ny = 2\nz = 30\n")
+    ack = await teacher.push_cell("c", "x = 10\ny = 2\nz = 3\n")
     await student.wait_for_update("c", ack["seq"] - 1)
     reply = await student.pull("c")
-    assert reply["status"] == "merged" and student.source("c") == "x = 10\ny = 20\n"
+    assert reply["status"] == "merged" and student.source("c") == "x = 10\ny = 2\nz = 30\n"
 
 
 async def test_killed_student_server_comes_back_with_everything(
