@@ -1,0 +1,117 @@
+"""Push-to-notification latency, one server (embedded store) and across two servers (Redis).
+
+    python tests/benchmarks/notify_latency.py [--pushes 300] [--out results/notify_latency.json]
+
+A teacher on server A pushes a cell; a student on server B (the same server for the embedded
+store) receives ``update_available``. Latency = send of ``push_cell`` to receipt, on one clock.
+Pushes are sequential (the next after the previous notification): this measures latency, not
+throughput. Loopback only; starts its own redis-server and Jupyter servers and stops them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from notebook_sync_ydoc.client import StudentClient, TeacherClient
+from notebook_sync_ydoc.testing import JupyterServerProcess, free_port
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def measure(a: JupyterServerProcess, b: JupyterServerProcess, pushes: int) -> list[float]:
+    teacher: TeacherClient = await TeacherClient.connect(a.base_url, a.token)
+    code = (await teacher.create_session("bench"))["session_code"]
+    student: StudentClient = await StudentClient.connect(b.base_url, b.token)
+    await student.join(code)
+    latencies = []
+    for i in range(pushes + 20):  # the first 20 warm up
+        started = time.perf_counter()
+        await teacher.send(
+            {"type": "push_cell", "cell_id": "c", "content": {"source": f"x = {i}\n"}}
+        )
+        await student.next_message("update_available")
+        elapsed = (time.perf_counter() - started) * 1000
+        await teacher.next_message("push_ack")
+        if i >= 20:
+            latencies.append(elapsed)
+    await teacher.close()
+    await student.close()
+    return latencies
+
+
+def summary(latencies: list[float]) -> dict[str, float]:
+    return {
+        "n": len(latencies),
+        "median_ms": round(statistics.median(latencies), 3),
+        "p99_ms": round(percentile(latencies, 0.99), 3),
+        "max_ms": round(max(latencies), 3),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pushes", type=int, default=300)
+    parser.add_argument("--out", default="results/notify_latency.json")
+    args = parser.parse_args()
+    redis_bin = shutil.which("redis-server")
+    if redis_bin is None:
+        print("redis-server not found", file=sys.stderr)
+        return 1
+    results: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": __import__("os").cpu_count(),
+        },
+        "pushes": args.pushes,
+    }
+    with tempfile.TemporaryDirectory(prefix="nbsync-bench-") as tmp:
+        port = free_port()
+        redis = subprocess.Popen(
+            [redis_bin, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", tmp],
+            stdout=subprocess.DEVNULL,
+        )
+        servers: list[JupyterServerProcess] = []
+        try:
+            one = JupyterServerProcess(Path(tmp) / "one")
+            servers.append(one.start())
+            results["one_server_memory"] = summary(asyncio.run(measure(one, one, args.pushes)))
+            url = f"redis://127.0.0.1:{port}/0"
+            a = JupyterServerProcess(Path(tmp) / "a", options={"redis_url": url})
+            b = JupyterServerProcess(Path(tmp) / "b", options={"redis_url": url})
+            servers += [a.start(), b.start()]
+            results["two_servers_redis"] = summary(asyncio.run(measure(a, b, args.pushes)))
+        finally:
+            for server in servers:
+                server.stop()
+            redis.terminate()
+            redis.wait(10)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    for name in ("one_server_memory", "two_servers_redis"):
+        r = results[name]
+        print(
+            f"{name:>20}: median {r['median_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms "
+            f"(max {r['max_ms']:.2f} ms, n={r['n']})"
+        )
+    print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
