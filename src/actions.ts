@@ -69,7 +69,7 @@ export async function restoreSession(manager: SessionManager, panel: NotebookPan
     const record = manager.memory.getStudent(code);
     const session = manager.createStudent(panel);
     try {
-      await session.join(code, record?.name || manager.memory.getLastName(), record?.student_key || '');
+      await session.join(code, record?.name || manager.memory.getLastName(), record?.student_key || '', false);
     } catch (err) {
       if (session.status !== 'active') {
         manager.drop(panel);
@@ -149,6 +149,14 @@ export async function previewCell(session: StudentSession, cellId: string): Prom
     }
   } catch (err) {
     fail('Preview failed', err);
+  }
+}
+
+export async function restoreMissing(session: StudentSession, cellId: string): Promise<void> {
+  try {
+    await session.restoreMissing(cellId);
+  } catch (err) {
+    fail('Could not add the cell', err);
   }
 }
 

@@ -62,8 +62,14 @@ export class SyncConnection implements IDisposable {
     return this._isDisposed;
   }
 
-  /** Open the socket (idempotent). Resolves once connected and the onOpen handler has run. */
-  connect(): Promise<void> {
+  /**
+   * Open the socket (idempotent). Resolves once connected and the onOpen handler has run.
+   *
+   * With `giveUpAfterMs`, a first connection that does not succeed in time is closed and the
+   * promise rejects (for interactive start/join); without it, it keeps retrying (a restore
+   * after a reload waits for the server to come back).
+   */
+  connect(giveUpAfterMs?: number): Promise<void> {
     if (this._isDisposed) {
       return Promise.reject(new SyncError('disconnected', 'Connection disposed'));
     }
@@ -72,9 +78,32 @@ export class SyncConnection implements IDisposable {
         this._readyResolve = resolve;
         this._readyReject = reject;
       });
+      // Settled either way: nobody may be listening (a reconnect after a failed re-join).
+      this._ready.catch(() => undefined);
       this._open();
     }
-    return this._ready;
+    if (giveUpAfterMs === undefined) {
+      return this._ready;
+    }
+    const ready = this._ready;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this._state !== 'connected') {
+          this.close();
+          reject(new SyncError('disconnected', 'Could not reach the sync server'));
+        }
+      }, giveUpAfterMs);
+      ready.then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        err => {
+          clearTimeout(timer);
+          reject(err);
+        }
+      );
+    });
   }
 
   /** Send a request and wait for its direct reply (or its error). */
@@ -142,6 +171,9 @@ export class SyncConnection implements IDisposable {
           if (['session_not_found', 'session_ended', 'forbidden'].includes(error.code)) {
             // Nothing to come back to: stop trying.
             this.close();
+          } else if (ws === this._ws) {
+            // A transient failure (store unavailable, timeout): drop the socket and retry.
+            ws.close();
           }
         });
     };

@@ -35,6 +35,9 @@ export interface ISyncSettings {
   autoPushDelayMs: number;
 }
 
+/** How long an interactive start or join waits for the server before saying so. */
+const INTERACTIVE_TIMEOUT_MS = 20_000;
+
 export const DEFAULT_SETTINGS: ISyncSettings = { autoPush: 'off', autoPushDelayMs: 2000 };
 
 abstract class BaseSession implements IDisposable {
@@ -137,7 +140,7 @@ export class TeacherSession extends BaseSession {
   /** Start a new session for this notebook. */
   async start(title: string): Promise<void> {
     this.status = 'starting';
-    await this.connection.connect();
+    await this.connection.connect(INTERACTIVE_TIMEOUT_MS);
     const reply = await this.connection.request<ISessionCreated>({ type: 'create_session', title });
     this.code = reply.session_code;
     this.teacherKey = reply.teacher_key;
@@ -410,14 +413,20 @@ export class StudentSession extends BaseSession {
   name = '';
   readonly tracker = new UpdateTracker();
 
+  constructor(panel: NotebookPanel, memory: SyncMemory, serverSettings?: ServerConnection.ISettings) {
+    super(panel, memory, serverSettings);
+    // A deleted teacher cell shows up as "not in your notebook".
+    panel.content.model?.cells.changed.connect(() => this.emitChanged(), this);
+  }
+
   /** Join (or re-join with a stored key). Resolves after session_joined. */
-  async join(code: string, name: string, studentKey = ''): Promise<void> {
+  async join(code: string, name: string, studentKey = '', interactive = true): Promise<void> {
     this.code = code;
     this.name = name;
     this.studentKey = studentKey;
     this.status = 'starting';
     this.emitChanged();
-    await this.connection.connect();
+    await this.connection.connect(interactive ? INTERACTIVE_TIMEOUT_MS : undefined);
   }
 
   async leave(): Promise<void> {
@@ -490,6 +499,32 @@ export class StudentSession extends BaseSession {
       this.emitChanged([cellId]);
     }
     return { reply, before };
+  }
+
+  /**
+   * Teacher cells this student pulled before but no longer has in the notebook (deleted, or a
+   * reload of an unsaved notebook), in the teacher's order.
+   */
+  missingCells(): ICellState[] {
+    const present = new Set(this.allCellIds());
+    return this.tracker.pulledStates().filter(s => s.syncAllowed && !present.has(s.cellId) && !s.removed);
+  }
+
+  /** Put a missing teacher cell back (the teacher's current version, via preview). */
+  async restoreMissing(cellId: string): Promise<void> {
+    const preview = await this.preview(cellId);
+    if (this.localSource(cellId) !== null) {
+      return;
+    }
+    const state = this.tracker.get(cellId);
+    insertTeacherCell(
+      this.panel,
+      cellId,
+      preview.content,
+      this.tracker.teacherOrder(),
+      state ? state.teacherIndex : Number.MAX_SAFE_INTEGER
+    );
+    this.emitChanged([cellId]);
   }
 
   /** Put back the text the student had before a pull (undo of "replaced"). */

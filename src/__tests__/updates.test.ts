@@ -50,6 +50,25 @@ test('join state: pulled seqs, locked cells and removed cells', () => {
   );
 });
 
+test('pulledStates lists cells pulled and current, in teacher order', () => {
+  const t = new UpdateTracker();
+  t.loadCells([
+    { cell_id: 'b', seq: 3, index: 1, pulled_seq: 3 },
+    { cell_id: 'a', seq: 2, index: 0, pulled_seq: 2 },
+    { cell_id: 'c', seq: 5, index: 2, pulled_seq: 4 },
+    { cell_id: 'd', seq: 6, index: 3, pulled_seq: 0 }
+  ]);
+  assert.deepEqual(
+    t.pulledStates().map(s => s.cellId),
+    ['a', 'b']
+  );
+  t.markRemoved('a');
+  assert.deepEqual(
+    t.pulledStates().map(s => s.cellId),
+    ['b']
+  );
+});
+
 test('pending cells come in the teacher order, not arrival order', () => {
   const t = new UpdateTracker();
   t.offer({ cell_id: 'third', seq: 1, index: 2 });

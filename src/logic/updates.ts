@@ -130,6 +130,13 @@ export class UpdateTracker {
     return this.pending().filter(s => s.syncAllowed);
   }
 
+  /** Cells this student has pulled at least once and that were not removed, in teacher order. */
+  pulledStates(): ICellState[] {
+    return Array.from(this._cells.values())
+      .filter(s => !s.removed && s.pulledSeq > 0 && s.availableSeq <= s.pulledSeq)
+      .sort((a, b) => a.teacherIndex - b.teacherIndex);
+  }
+
   /** Teacher index of every known, not removed cell. */
   teacherOrder(): Map<string, number> {
     const order = new Map<string, number>();

@@ -4,7 +4,7 @@
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
-import { endSession, joinSession, previewCell, pullAll, pullCell, startSession } from '../actions';
+import { endSession, joinSession, previewCell, pullAll, pullCell, restoreMissing, startSession } from '../actions';
 import { SessionManager } from '../manager';
 import { StudentSession, TeacherSession } from '../session';
 import { renderCode } from './dialogs';
@@ -166,6 +166,22 @@ export class SyncSidePanel extends Widget {
           pull.addEventListener('click', () => void pullCell(session, state.cellId));
           item.append(preview, pull);
         }
+        list.appendChild(item);
+      }
+      node.appendChild(list);
+    }
+    const missing = session.missingCells();
+    if (missing.length) {
+      node.appendChild(el('h3', '', `Teacher cells not in your notebook (${missing.length})`));
+      const list = el('ul', 'jp-nbsync-pending jp-nbsync-missing');
+      for (const state of missing) {
+        const item = el('li');
+        item.dataset.cellId = state.cellId;
+        item.appendChild(el('span', 'jp-nbsync-pending-label', `${state.cellType} cell #${state.teacherIndex + 1}`));
+        const add = el('button', 'jp-nbsync-button jp-nbsync-restore', 'Add again');
+        add.title = 'Add the teacher\u2019s current version of this cell back to your notebook';
+        add.addEventListener('click', () => void restoreMissing(session, state.cellId));
+        item.appendChild(add);
         list.appendChild(item);
       }
       node.appendChild(list);

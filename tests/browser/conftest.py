@@ -104,7 +104,7 @@ class LabServer:
         return f"{self.url}lab/tree/{path}?reset&token={self.token}"
 
     def status(self) -> dict[str, Any]:
-        with urllib.request.urlopen(  # noqa: S310 - loopback only
+        with urllib.request.urlopen(
             f"{self.url}notebook-sync/status?token={self.token}", timeout=5
         ) as r:
             return json.loads(r.read())
@@ -147,9 +147,11 @@ def _start_lab(tmp: Path) -> LabServer:
         "--LabApp.extension_manager=readonly",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        # Explicit, so the test does not depend on where pip put the server config.
+        "--ServerApp.jpserver_extensions=notebook_sync_ydoc=True",
     ]
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)  # noqa: S603
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
     server = LabServer(url=f"http://127.0.0.1:{port}/", token=token, root=root, proc=proc, log=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

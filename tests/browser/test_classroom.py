@@ -62,8 +62,13 @@ class Lab:
         )
 
     def source(self, cell_id: str) -> str:
-        return self.cell(cell_id).locator(".cm-content").evaluate(
-            "el => Array.from(el.querySelectorAll('.cm-line')).map(l => l.textContent).join('\\n')"
+        return (
+            self.cell(cell_id)
+            .locator(".cm-content")
+            .evaluate(
+                "el => Array.from(el.querySelectorAll('.cm-line'))"
+                ".map(l => l.textContent).join('\\n')"
+            )
         )
 
     def wait_source(self, cell_id: str, expected: str) -> None:
@@ -156,6 +161,10 @@ def pull(student: Lab, cell_id: str) -> None:
     student.bar(cell_id).locator(".jp-nbsync-pull").click()
 
 
+def roster_row(teacher: Lab, name: str) -> Any:
+    return teacher.page.locator(".jp-nbsync-roster tbody tr", has_text=name)
+
+
 def wait_badge(student: Lab, cell_id: str) -> None:
     student.bar(cell_id).locator(".jp-nbsync-badge").wait_for()
 
@@ -179,7 +188,7 @@ def test_classroom_flow(classroom: tuple[Lab, Lab], lab: Any, screenshots: Path)
     code = start_session(teacher)
     join_session(student, code, "Ada")
     teacher.open_panel()
-    teacher.page.locator(".jp-nbsync-roster tr", has_text="Ada").locator(".jp-mod-online").wait_for()
+    roster_row(teacher, "Ada").locator(".jp-mod-online").wait_for()
     assert teacher.page.locator("#notebook-sync-panel .jp-nbsync-code").inner_text() == code
 
     # share two cells: the student is offered both new cells, in the teacher's order
@@ -253,6 +262,22 @@ def test_classroom_flow(classroom: tuple[Lab, Lab], lab: Any, screenshots: Path)
     # "replaced" offers an undo of the student's text
     student.page.locator(".jp-toast-button", has_text="Undo").first.wait_for()
 
+    # a teacher cell the student deleted is offered again, and comes back in its place
+    student.cell("t-intro").locator(".jp-InputPrompt").click()
+    student.page.keyboard.press("Escape")
+    student.page.keyboard.press("d")
+    student.page.keyboard.press("d")
+    student.page.wait_for_function(
+        f"() => document.querySelectorAll('{PANEL} .jp-nbsync-cellbar').length === 3"
+    )
+    student.open_panel()
+    student.page.locator(".jp-nbsync-missing li[data-cell-id='t-intro'] .jp-nbsync-restore").click()
+    student.page.wait_for_function(
+        f"() => document.querySelectorAll('{PANEL} .jp-nbsync-cellbar').length === 4"
+    )
+    assert student.cell_ids() == ["s-notes", "t-intro", "t-sum", "t-func"]
+    student.page.locator(".jp-nbsync-missing").wait_for(state="detached")
+
     # a locked cell: the student sees it locked and the server refuses a pull
     teacher.set_source("t-sum", "x = 100\ny = 2\nprint(x + y)")
     push(teacher, "t-sum")
@@ -264,8 +289,6 @@ def test_classroom_flow(classroom: tuple[Lab, Lab], lab: Any, screenshots: Path)
     refused = student.page.evaluate(
         """async ([code]) => {
             const key = JSON.parse(localStorage.getItem('notebook-sync-ydoc:student:' + code));
-            const token = new URLSearchParams(location.search).get('token')
-              || document.cookie;
             const base = location.origin.replace(/^http/, 'ws');
             const ws = new WebSocket(base + '/notebook-sync/ws?token='
               + encodeURIComponent(new URL(location.href).searchParams.get('token') || ''));
@@ -354,7 +377,7 @@ def test_student_reconnects_and_catches_up(lab: Any, contexts: tuple[Any, Any]) 
     page_side.close()
     student.wait_status(f"Class {code} · (reconnecting|connecting)")
     teacher.open_panel()
-    teacher.page.locator(".jp-nbsync-roster tbody tr", has_text="Grace").locator(".jp-mod-offline").wait_for()
+    roster_row(teacher, "Grace").locator(".jp-mod-offline").wait_for()
     share(teacher, "t-sum")  # pushed while the student is away
     blocked["on"] = False
     student.wait_status(f"Class {code} · connected")
@@ -362,5 +385,40 @@ def test_student_reconnects_and_catches_up(lab: Any, contexts: tuple[Any, Any]) 
     items = student.page.locator(".jp-nbsync-pending li")
     assert items.evaluate_all("els => els.map(e => e.dataset.cellId)") == ["t-intro", "t-sum"]
     # the same student came back (no duplicate in the roster)
-    teacher.page.locator(".jp-nbsync-roster tbody tr", has_text="Grace").locator(".jp-mod-online").wait_for()
+    roster_row(teacher, "Grace").locator(".jp-mod-online").wait_for()
     assert teacher.page.locator(".jp-nbsync-roster tbody tr").count() == 1
+
+
+def test_auto_push_after_an_edit_pause(lab: Any, contexts: tuple[Any, Any]) -> None:
+    """With the setting autoPush = "pause", a shared cell reaches students without Push."""
+    import json
+    import urllib.request
+
+    body = json.dumps({"raw": json.dumps({"autoPush": "pause", "autoPushDelayMs": 500})}).encode()
+    req = urllib.request.Request(
+        f"{lab.url}lab/api/settings/notebook-sync-ydoc:plugin?token={lab.token}",
+        data=body,
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 204
+    teacher_ctx, student_ctx = contexts
+    teacher = Lab(teacher_ctx.new_page(), lab, "teacher.ipynb").open()
+    student = Lab(student_ctx.new_page(), lab, "student.ipynb").open()
+    code = start_session(teacher)
+    join_session(student, code, "Alan")
+    share(teacher, "t-sum")
+    student.open_panel()
+    student.page.locator(".jp-nbsync-pending li[data-cell-id='t-sum'] .jp-nbsync-pull").click()
+    student.wait_source("t-sum", "x = 1\ny = 2\nprint(x + y)")
+    # the teacher edits and does not press Push: the pause pushes it
+    teacher.set_source("t-sum", "x = 5\ny = 2\nprint(x + y)")
+    teacher.page.wait_for_selector(f"{CELL_BAR.format('t-sum')}.jp-nbsync-pushed")
+    wait_badge(student, "t-sum")
+    pull(student, "t-sum")
+    student.wait_source("t-sum", "x = 5\ny = 2\nprint(x + y)")
+    # an unshared cell is never pushed automatically
+    teacher.set_source("t-func", "def f(a):\n    return -a\n\nf(3)")
+    teacher.bar("t-func").locator(".jp-nbsync-info", has_text="not shared").wait_for()
+    assert student.page.locator(".jp-nbsync-pending li[data-cell-id='t-func']").count() == 0
