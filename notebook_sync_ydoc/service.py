@@ -511,7 +511,6 @@ class SyncService:
 
     async def _push_cell(self, member: Member, message: Message) -> None:
         code = self._require(member, message, "teacher")
-        await self._active_session(member, code)
         data = message.data
         content: dict[str, Any] = data["content"]
         source = as_text(content["source"]) or ""
@@ -523,8 +522,13 @@ class SyncService:
         if sync_allowed is None:
             sync_allowed = (data.get("metadata") or {}).get("sync_allowed")
         index: int | None = data.get("index")
-        for _ in range(16):
-            current = await self.store.get_cell(code, cell_id)
+        # The first read of the cell goes together with the session check (one round trip).
+        _session, current = await asyncio.gather(
+            self._active_session(member, code), self.store.get_cell(code, cell_id)
+        )
+        for attempt in range(16):
+            if attempt:
+                current = await self.store.get_cell(code, cell_id)
             if current is None:
                 if await self.store.cell_count(code) >= self.config.max_cells_per_session:
                     raise ProtocolError(
@@ -673,9 +677,14 @@ class SyncService:
         self, member: Member, message: Message
     ) -> tuple[str, CellRecord, StudentRecord, MergeOutcome]:
         code = self._require(member, message, "student")
-        await self._active_session(member, code)
         cell_id: str = message.data["cell_id"]
-        cell = await self.store.get_cell(code, cell_id)
+        assert member.student_id is not None
+        # Three independent reads, one round trip's wait.
+        _session, cell, student = await asyncio.gather(
+            self._active_session(member, code),
+            self.store.get_cell(code, cell_id),
+            self.store.get_student(code, member.student_id),
+        )
         if cell is None:
             raise ProtocolError("cell_not_found", f"no cell {cell_id} in session {code}")
         if not cell.sync_allowed:
@@ -683,8 +692,6 @@ class SyncService:
         mine = as_text(message.data.get("local_source"))
         if mine is not None:
             self._check_source(mine, "local_source")
-        assert member.student_id is not None
-        student = await self.store.get_student(code, member.student_id)
         if student is None:
             await self._drop_room_member(member)
             raise ProtocolError("not_in_session", "your place in this session expired; join again")
@@ -821,8 +828,12 @@ class SyncService:
         students = [m for m in room.students]
         if not students:
             return
-        entries = await self.store.list_cells(event.code)
-        wanted = [e for e in entries if e.cell_id == event.cell_id]
+        carried = event.entry()
+        if carried is not None:
+            wanted = [carried]
+        else:
+            entries = await self.store.list_cells(event.code)
+            wanted = [e for e in entries if e.cell_id == event.cell_id]
         for member in students:
             if member.joining:
                 member.missed = True

@@ -18,6 +18,7 @@ from typing import Callable, Protocol
 import pytest
 
 from notebook_sync_ydoc.store.base import (
+    CellIndexEntry,
     CellWrite,
     PulledCell,
     SeqConflict,
@@ -333,6 +334,22 @@ class StoreContract:
             ("cell", "a", 3, False),
             ("cell", "a", 4, True),
         ]
+
+    async def test_cell_and_sync_events_carry_the_index_entry(
+        self, store: Store, code: str
+    ) -> None:
+        """Receivers announce a cell from the event alone, so it must match the index."""
+        rec = Recorder().attach(store)
+        await store.subscribe(code)
+        await store.write_cell(code, CellWrite("md", "# T", cell_type="markdown", index=4), None)
+        await store.write_cell(code, CellWrite("py", "x", index=1), None)
+        await store.set_sync_allowed(code, "md", False)
+        await wait_until(lambda: len(rec.events) == 3, what="3 events")
+        index = {e.cell_id: e for e in await store.list_cells(code)}
+        carried = [e.entry() for e in rec.events]
+        assert carried[1] == index["py"]
+        assert carried[2] == index["md"]
+        assert carried[0] == CellIndexEntry("md", 1, 4, True, "markdown")
 
     async def test_remove_cell(self, store: Store, code: str) -> None:
         rec = Recorder().attach(store)

@@ -160,6 +160,8 @@ async def test_events_on_the_documented_channel(
             "seq": 1,
             "sync_allowed": True,
             "origin": "srv-A",
+            "index": 0,
+            "cell_type": "code",
         }
     finally:
         await ps.aclose()

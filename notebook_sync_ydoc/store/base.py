@@ -115,14 +115,28 @@ class StoreEvent:
     seq: int = 0
     sync_allowed: bool | None = None
     origin: str = ""  # the server id that caused it
+    # "cell" and "sync" events carry the cell's index entry, so receivers need no read
+    index: int | None = None
+    cell_type: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type, "seq": self.seq, "origin": self.origin}
-        if self.cell_id is not None:
-            out["cell_id"] = self.cell_id
-        if self.sync_allowed is not None:
-            out["sync_allowed"] = self.sync_allowed
+        for name in ("cell_id", "sync_allowed", "index", "cell_type"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
         return out
+
+    def entry(self) -> CellIndexEntry | None:
+        """The index entry this event carries, if it carries a whole one."""
+        if (
+            self.cell_id is None
+            or self.sync_allowed is None
+            or self.index is None
+            or self.cell_type is None
+        ):
+            return None
+        return CellIndexEntry(self.cell_id, self.seq, self.index, self.sync_allowed, self.cell_type)
 
     @classmethod
     def from_dict(cls, code: str, data: dict[str, Any]) -> StoreEvent:
@@ -133,6 +147,8 @@ class StoreEvent:
             seq=int(data.get("seq", 0)),
             sync_allowed=data.get("sync_allowed"),
             origin=str(data.get("origin", "")),
+            index=int(data["index"]) if data.get("index") is not None else None,
+            cell_type=data.get("cell_type"),
         )
 
 

@@ -259,6 +259,8 @@ class MemoryStore(Store):
                 seq=s.seq,
                 sync_allowed=allowed,
                 origin=self.server_id,
+                index=record.index,
+                cell_type=record.cell_type,
             )
         )
         return copy.deepcopy(record)
@@ -278,6 +280,8 @@ class MemoryStore(Store):
                 seq=record.seq,
                 sync_allowed=allowed,
                 origin=self.server_id,
+                index=record.index,
+                cell_type=record.cell_type,
             )
         )
         return copy.deepcopy(record)

@@ -244,7 +244,8 @@ end
 redis.call('HSET', KEYS[3], ARGV[7],
   cjson.encode({seq = seq, index = index, a = allowed, t = ARGV[10]}))
 refresh(tonumber(ARGV[1]))
-publish({type = 'cell', cell_id = ARGV[7], seq = seq, sync_allowed = allowed})
+publish({type = 'cell', cell_id = ARGV[7], seq = seq, sync_allowed = allowed,
+  index = index, cell_type = ARGV[10]})
 return {'ok', seq, string.format('%d', index), allowed and 1 or 0}
 """
 
@@ -261,7 +262,8 @@ entry['a'] = allowed
 redis.call('HSET', KEYS[3], ARGV[7], cjson.encode(entry))
 redis.call('HSET', KEYS[6], 'sync_allowed', ARGV[8])
 refresh(tonumber(ARGV[1]))
-publish({type = 'sync', cell_id = ARGV[7], seq = entry['seq'], sync_allowed = allowed})
+publish({type = 'sync', cell_id = ARGV[7], seq = entry['seq'], sync_allowed = allowed,
+  index = entry['index'], cell_type = entry['t']})
 return {'ok', redis.call('HGETALL', KEYS[6])}
 """
 
