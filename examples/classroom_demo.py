@@ -100,7 +100,9 @@ async def lesson(server: JupyterServerProcess) -> None:
     reply = await linus.pull("area")
     say("Linus", f"pulls 'area': {reply['status']} (nothing changed in his notebook)")
     for hunk in reply["conflicts"]:
-        say("Linus", f"conflict at base lines {hunk['base_start'] + 1}-{hunk['base_end']}")
+        first, last = hunk["base_start"] + 1, hunk["base_end"]
+        where = f"line {first}" if first >= last else f"lines {first}-{last}"
+        say("Linus", f"conflict at {where} of the version he pulled")
     show("Linus", "theirs (teacher):", reply["theirs"])
     reply = await linus.pull("area", strategy="mine")
     show("Linus", f"keeps his version: {reply['status']}", linus.source("area"))

@@ -202,4 +202,6 @@ class NotebookSyncExtensionApp(ExtensionApp):
                 "max_cells_per_session": self.max_cells_per_session,
             },
             "server": self.service.local_counts(),
+            # clean YDoc merges whose CRDT text was corrected to the line merge (see crdt.py)
+            "crdt_reconciled": int(getattr(self.engine, "reconciled", 0)),
         }
