@@ -478,18 +478,25 @@ class SyncService:
             },
         )
 
-    async def _resume_session(self, member: Member, message: Message) -> None:
-        identity = member.peer.identity
-        now = self.clock()
+    async def _find_session(self, member: Member, message: Message) -> SessionRecord:
+        """The session a join or resume names; failed attempts count against the identity."""
+        identity, now = member.peer.identity, self.clock()
         self._limiter.check(identity, now)
         code = message.data["session_code"].upper()
         session = await self.store.get_session(code)
         if session is None:
             self._limiter.failed(identity, now)
             raise ProtocolError("session_not_found", f"no session with code {code}")
-        if not hmac.compare_digest(hash_key(message.data["teacher_key"]), session.teacher_key_hash):
+        if message.type == "resume_session" and not hmac.compare_digest(
+            hash_key(message.data["teacher_key"]), session.teacher_key_hash
+        ):
             self._limiter.failed(identity, now)
             raise ProtocolError("forbidden", "that teacher key does not belong to this session")
+        return session
+
+    async def _resume_session(self, member: Member, message: Message) -> None:
+        session = await self._find_session(member, message)
+        code, now = session.code, self.clock()
         if session.status == "ended":
             raise ProtocolError("session_ended", f"session {code} has ended")
         await self._enter(member, code, "teacher", None)
@@ -609,14 +616,8 @@ class SyncService:
 
     # student -------------------------------------------------------------------------------------
     async def _join_session(self, member: Member, message: Message) -> None:
-        identity = member.peer.identity
-        now = self.clock()
-        self._limiter.check(identity, now)
-        code = message.data["session_code"].upper()
-        session = await self.store.get_session(code)
-        if session is None:
-            self._limiter.failed(identity, now)
-            raise ProtocolError("session_not_found", f"no session with code {code}")
+        session = await self._find_session(member, message)
+        code, identity, now = session.code, member.peer.identity, self.clock()
         if session.status == "ended":
             raise ProtocolError("session_ended", f"session {code} has ended")
         name = str(message.data.get("name") or "").strip()
