@@ -10,6 +10,7 @@ import { PanelLayout, Widget } from '@lumino/widgets';
 import { previewCell, pullCell, pushCell, toggleShared } from '../actions';
 import { SessionManager } from '../manager';
 import { StudentSession, TeacherSession } from '../session';
+import { swapIfChanged } from './dom';
 
 const BAR_CLASS = 'jp-nbsync-cellbar';
 
@@ -30,26 +31,28 @@ class CellBar extends Widget {
 
   render(): void {
     const session = this._manager.get(this._panel);
-    const node = this.node;
-    node.textContent = '';
-    node.dataset.cellId = this.cellId;
-    node.className = BAR_CLASS;
+    this.node.dataset.cellId = this.cellId;
+    const fresh = document.createElement('div');
+    fresh.className = this.node.className
+      .split(' ')
+      .filter(c => !c.startsWith('jp-nbsync-') && c !== 'jp-mod-hidden')
+      .concat(BAR_CLASS)
+      .join(' ');
     if (!session || session.status !== 'active') {
-      this.addClass('jp-mod-hidden');
-      return;
-    }
-    if (session instanceof TeacherSession) {
-      this._renderTeacher(session);
+      fresh.classList.add('jp-mod-hidden');
+    } else if (session instanceof TeacherSession) {
+      this._renderTeacher(session, fresh);
     } else {
-      this._renderStudent(session);
+      this._renderStudent(session, fresh);
     }
+    swapIfChanged(this.node, fresh);
   }
 
-  private _renderTeacher(session: TeacherSession): void {
+  private _renderTeacher(session: TeacherSession, node: HTMLElement): void {
     const cellId = this.cellId;
     const state = session.cell(cellId);
     const shared = !!state?.shared;
-    this.addClass('jp-nbsync-teacher');
+    node.classList.add('jp-nbsync-teacher');
     const label = document.createElement('label');
     label.className = 'jp-nbsync-share';
     const box = document.createElement('input');
@@ -70,37 +73,37 @@ class CellBar extends Widget {
       info.textContent = 'not shared';
     } else if (!shared) {
       info.textContent = 'locked: students cannot pull';
-      this.addClass('jp-nbsync-locked');
+      node.classList.add('jp-nbsync-locked');
     } else if (session.isDirty(cellId)) {
       info.textContent = 'changed since last push';
-      this.addClass('jp-nbsync-dirty');
+      node.classList.add('jp-nbsync-dirty');
     } else {
       info.textContent = `pushed (#${state.pushedSeq})`;
-      this.addClass('jp-nbsync-pushed');
+      node.classList.add('jp-nbsync-pushed');
     }
-    this.node.append(label, push, info);
+    node.append(label, push, info);
   }
 
-  private _renderStudent(session: StudentSession): void {
+  private _renderStudent(session: StudentSession, node: HTMLElement): void {
     const cellId = this.cellId;
     const state = session.cellState(cellId);
     if (!state || state.removed) {
-      this.addClass('jp-mod-hidden');
+      node.classList.add('jp-mod-hidden');
       return;
     }
-    this.addClass('jp-nbsync-student');
+    node.classList.add('jp-nbsync-student');
     if (!state.syncAllowed) {
       const locked = document.createElement('span');
       locked.className = 'jp-nbsync-locked-badge';
       locked.textContent = 'Locked by teacher';
-      this.node.appendChild(locked);
+      node.appendChild(locked);
       return;
     }
     if (!session.hasUpdate(cellId)) {
       const ok = document.createElement('span');
       ok.className = 'jp-nbsync-info jp-nbsync-uptodate';
       ok.textContent = state.pulledSeq > 0 ? 'up to date with the teacher' : '';
-      this.node.appendChild(ok);
+      node.appendChild(ok);
       return;
     }
     const badge = document.createElement('span');
@@ -114,7 +117,7 @@ class CellBar extends Widget {
     pull.className = 'jp-nbsync-pull jp-nbsync-button';
     pull.textContent = 'Pull';
     pull.addEventListener('click', () => void pullCell(session, cellId));
-    this.node.append(badge, preview, pull);
+    node.append(badge, preview, pull);
   }
 }
 

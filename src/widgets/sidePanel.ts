@@ -8,6 +8,7 @@ import { endSession, joinSession, previewCell, pullAll, pullCell, restoreMissing
 import { SessionManager } from '../manager';
 import { StudentSession, TeacherSession } from '../session';
 import { renderCode } from './dialogs';
+import { swapIfChanged } from './dom';
 
 const SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">' +
@@ -56,8 +57,13 @@ export class SyncSidePanel extends Widget {
   }
 
   render(): void {
-    const node = this.node;
-    node.textContent = '';
+    const fresh = document.createElement('div');
+    fresh.className = this.node.className;
+    this._fill(fresh);
+    swapIfChanged(this.node, fresh);
+  }
+
+  private _fill(node: HTMLElement): void {
     node.appendChild(el('h2', 'jp-nbsync-panel-title', 'Class session'));
     const panel = this._manager.currentPanel;
     if (!panel) {
@@ -92,14 +98,13 @@ export class SyncSidePanel extends Widget {
       node.appendChild(el('p', 'jp-nbsync-error', session.lastError));
     }
     if (session instanceof TeacherSession) {
-      this._renderTeacher(session);
+      this._renderTeacher(session, node);
     } else {
-      this._renderStudent(session);
+      this._renderStudent(session, node);
     }
   }
 
-  private _renderTeacher(session: TeacherSession): void {
-    const node = this.node;
+  private _renderTeacher(session: TeacherSession, node: HTMLElement): void {
     node.appendChild(renderCode(session.code));
     const shared = session.panel.content.widgets.filter(w => session.cell(w.model.id)?.shared).map(w => w.model.id);
     node.appendChild(el('h3', '', `Students (${session.roster.length})`));
@@ -141,8 +146,7 @@ export class SyncSidePanel extends Widget {
     node.appendChild(actions);
   }
 
-  private _renderStudent(session: StudentSession): void {
-    const node = this.node;
+  private _renderStudent(session: StudentSession, node: HTMLElement): void {
     node.appendChild(el('p', 'jp-nbsync-code-small', `Code ${session.code} · you are ${session.name || 'anonymous'}`));
     const pending = session.tracker.pending();
     node.appendChild(el('h3', '', `Updates from the teacher (${pending.length})`));

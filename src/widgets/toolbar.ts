@@ -9,6 +9,7 @@ import { endSession, joinSession, pullAll, startSession } from '../actions';
 import { SessionManager } from '../manager';
 import { StudentSession, TeacherSession } from '../session';
 import { showCodeDialog } from './dialogs';
+import { swapIfChanged } from './dom';
 
 export class SyncToolbarItem extends Widget {
   constructor(
@@ -39,8 +40,13 @@ export class SyncToolbarItem extends Widget {
   }
 
   render(): void {
-    const node = this.node;
-    node.textContent = '';
+    const node = document.createElement('div');
+    node.className = this.node.className;
+    this._fill(node);
+    swapIfChanged(this.node, node);
+  }
+
+  private _fill(node: HTMLElement): void {
     const session = this._manager.get(this._panel);
     if (!session || session.status === 'ended' || session.status === 'left') {
       node.append(

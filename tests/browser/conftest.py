@@ -128,6 +128,15 @@ def _start_lab(tmp: Path) -> LabServer:
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
     }
     env.pop("REDIS_URL", None)
+    extra_prefix = os.environ.get("NBSYNC_EXTRA_PREFIX")
+    if extra_prefix:
+        # Packages installed with `pip install --prefix DIR` (e.g. jupyter-collaboration, to run
+        # the suite once with the notebook's shared model on the server) without touching the venv.
+        pfx = Path(extra_prefix)
+        site = next(pfx.glob("lib/python3*/site-packages"))
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), env.get("PYTHONPATH", "")) if p)
+        env["JUPYTER_PATH"] = str(pfx / "share" / "jupyter")
+        env["JUPYTER_CONFIG_PATH"] = str(pfx / "etc" / "jupyter")
     # No "get notified about Jupyter news?" toast over the pages.
     notification = home / "settings" / "@jupyterlab" / "apputils-extension"
     notification.mkdir(parents=True)
@@ -160,6 +169,10 @@ def _start_lab(tmp: Path) -> LabServer:
         try:
             status = server.status()
             if status:
+                if os.environ.get("NBSYNC_EXPECT_COLLABORATION") == "1":
+                    assert "jupyter_server_ydoc | extension was successfully loaded" in (
+                        log.read_text()
+                    ), "jupyter-collaboration was expected but is not loaded"
                 return server
         except OSError:
             pass
