@@ -110,7 +110,8 @@ class LabServer:
             return json.loads(r.read())
 
 
-def _start_lab(tmp: Path) -> LabServer:
+def _start_lab(tmp: Path, extra_args: list[str] | None = None) -> LabServer:
+    tmp.mkdir(parents=True, exist_ok=True)
     root = tmp / "root"
     root.mkdir()
     write_notebook(root / "teacher.ipynb", [_cell(*c) for c in TEACHER_CELLS])
@@ -158,6 +159,7 @@ def _start_lab(tmp: Path) -> LabServer:
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         # Explicit, so the test does not depend on where pip put the server config.
         "--ServerApp.jpserver_extensions=notebook_sync_ydoc=True",
+        *(extra_args or []),
     ]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
@@ -181,6 +183,17 @@ def _start_lab(tmp: Path) -> LabServer:
     raise RuntimeError(f"jupyter lab did not answer in 60 s:\n{log.read_text()[-4000:]}")
 
 
+def _stop_lab(server: LabServer) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait(timeout=5)
+    if os.environ.get("NBSYNC_SHOW_LAB_LOG"):
+        print(server.log.read_text()[-8000:])
+
+
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[LabServer]:
     """A fresh ``jupyter lab`` (embedded store, token auth) in a temporary root, per test."""
@@ -188,14 +201,28 @@ def lab(tmp_path: Path) -> Iterator[LabServer]:
     try:
         yield server
     finally:
-        server.proc.terminate()
-        try:
-            server.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
-            server.proc.wait(timeout=5)
-        if os.environ.get("NBSYNC_SHOW_LAB_LOG"):
-            print(server.log.read_text()[-8000:])
+        _stop_lab(server)
+
+
+@pytest.fixture
+def redis_labs(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> Iterator[tuple[LabServer, LabServer]]:
+    """Two ``jupyter lab`` servers (as on JupyterHub: one per user) sharing one Redis."""
+    args = [
+        f"--NotebookSyncExtensionApp.redis_url={redis_url}",
+        f"--NotebookSyncExtensionApp.key_prefix={redis_prefix}",
+    ]
+    servers: list[LabServer] = []
+    try:
+        for name in ("teacher-server", "student-server"):
+            servers.append(_start_lab(tmp_path / name, args))
+        for server in servers:
+            assert server.status()["store"]["kind"] == "redis", server.status()
+        yield servers[0], servers[1]
+    finally:
+        for server in servers:
+            _stop_lab(server)
 
 
 @pytest.fixture(scope="session")

@@ -422,3 +422,34 @@ def test_auto_push_after_an_edit_pause(lab: Any, contexts: tuple[Any, Any]) -> N
     teacher.set_source("t-func", "def f(a):\n    return -a\n\nf(3)")
     teacher.bar("t-func").locator(".jp-nbsync-info", has_text="not shared").wait_for()
     assert student.page.locator(".jp-nbsync-pending li[data-cell-id='t-func']").count() == 0
+
+
+@pytest.mark.redis
+def test_two_servers_sharing_redis(redis_labs: tuple[Any, Any], contexts: tuple[Any, Any]) -> None:
+    """Teacher and student on different Jupyter servers (as on JupyterHub), one Redis."""
+    teacher_lab, student_lab = redis_labs
+    teacher_ctx, student_ctx = contexts
+    teacher = Lab(teacher_ctx.new_page(), teacher_lab, "teacher.ipynb").open()
+    student = Lab(student_ctx.new_page(), student_lab, "student.ipynb").open()
+    code = start_session(teacher)
+    join_session(student, code, "Edsger")
+    teacher.open_panel()
+    roster_row(teacher, "Edsger").locator(".jp-mod-online").wait_for()
+
+    share(teacher, "t-sum")
+    student.open_panel()
+    student.page.locator(".jp-nbsync-pending li[data-cell-id='t-sum'] .jp-nbsync-pull").click()
+    student.wait_source("t-sum", "x = 1\ny = 2\nprint(x + y)")
+    # a clean merge across servers
+    student.set_source("t-sum", "x = 1\ny = 2\nprint(x * y)")
+    teacher.set_source("t-sum", "x = 7\ny = 2\nprint(x + y)")
+    push(teacher, "t-sum")
+    wait_badge(student, "t-sum")
+    pull(student, "t-sum")
+    student.wait_source("t-sum", "x = 7\ny = 2\nprint(x * y)")
+    teacher.page.locator(".jp-nbsync-roster .jp-nbsync-pulled", has_text="1/1").wait_for()
+    # lock, then end: both reach the other server
+    teacher.bar("t-sum").locator(".jp-nbsync-share input").uncheck()
+    student.bar("t-sum").locator(".jp-nbsync-locked-badge").wait_for()
+    teacher.toolbar("jp-nbsync-end").click()
+    student.wait_status(f"Class {code} · ended")
