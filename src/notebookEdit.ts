@@ -79,3 +79,22 @@ export function insertTeacherCell(
   });
   return index;
 }
+
+/**
+ * The teacher changed a cell's type (code <-> markdown): replace the student's cell by one of
+ * the new type at the same place, with the same id and the given source.
+ */
+export function replaceCellType(panel: NotebookPanel, cellId: string, cellType: string, source: string): boolean {
+  const model = panel.content.model;
+  const found = findCell(panel.content, cellId);
+  if (!model || !found || found.cell.model.type === cellType) {
+    return false;
+  }
+  const type = cellType === 'markdown' || cellType === 'raw' ? cellType : 'code';
+  const metadata = found.cell.model.sharedModel.getMetadata() as JSONObject;
+  model.sharedModel.transact(() => {
+    model.sharedModel.deleteCell(found.index);
+    model.sharedModel.insertCell(found.index, { id: cellId, cell_type: type, source, metadata });
+  });
+  return true;
+}

@@ -11,7 +11,14 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { ConnectionState, SyncConnection } from './connection';
 import { IStorageLike, SyncMemory } from './logic/storage';
 import { ICellState, UpdateTracker } from './logic/updates';
-import { cellContent, findCell, findCellModel, insertTeacherCell, writeCellSource } from './notebookEdit';
+import {
+  cellContent,
+  findCell,
+  findCellModel,
+  insertTeacherCell,
+  replaceCellType,
+  writeCellSource
+} from './notebookEdit';
 import {
   ICellContentUpdate,
   ICellPreview,
@@ -375,7 +382,16 @@ export class TeacherSession extends BaseSession {
 
   /** A shared cell deleted from the notebook is removed from the session too. */
   private _onCellsListChanged(_: unknown, args: IObservableList.IChangedArgs<ICellModel>): void {
-    if (args.type !== 'remove' || this.status !== 'active') {
+    if (this.status !== 'active') {
+      return;
+    }
+    // A cell replaced by a new model with the same id (a change of cell type) stays followed.
+    for (const model of args.newValues) {
+      if (this._cells.has(model.id)) {
+        this._watch(model);
+      }
+    }
+    if (args.type !== 'remove') {
       return;
     }
     const removed = args.oldValues.map(m => m.id).filter(id => (this._cells.get(id)?.pushedSeq ?? 0) > 0);
@@ -599,6 +615,11 @@ export class StudentSession extends BaseSession {
   private _apply(cellId: string, reply: ICellContentUpdate): void {
     const model = findCellModel(this.panel, cellId);
     if (model) {
+      const type = reply.content.cell_type;
+      if (type && type !== model.type && ['code', 'markdown', 'raw'].includes(type)) {
+        replaceCellType(this.panel, cellId, type, reply.content.source);
+        return;
+      }
       writeCellSource(model, reply.content.source);
       return;
     }
