@@ -20,6 +20,13 @@ log "frontend unit tests (node --test)"
 PATH="$PWD/$VENV/bin:$PATH" jlpm install >/dev/null
 PATH="$PWD/$VENV/bin:$PATH" jlpm test
 
-log "pytest"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-exec "$VENV/bin/python" -m pytest "$@"
+if [ $# -gt 0 ]; then
+  exec "$VENV/bin/python" -m pytest "$@"
+fi
+# Two processes: Playwright's sync API keeps an event loop running for its session, which
+# pytest-asyncio's tests must not share.
+log "pytest: servers, Redis, stores, merges"
+"$VENV/bin/python" -m pytest -m "not browser"
+log "pytest: browser (Chromium)"
+"$VENV/bin/python" -m pytest -m browser tests/browser
