@@ -1,0 +1,57 @@
+"""Set-up that just works: after `pip install`, the server extension is on with no enable step,
+and its protocol schema ships inside the package."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import resources
+
+from notebook_sync_ydoc.protocol import ERROR_CODES, MessageValidator
+
+
+def test_server_extension_is_enabled_by_the_installed_config() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter", "server", "extension", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    line = next((ln for ln in out.splitlines() if "notebook_sync_ydoc" in ln), "")
+    assert "enabled" in line, out
+    assert "notebook_sync_ydoc" in out and "OK" in out.split("notebook_sync_ydoc", 1)[1], out
+
+
+def test_schema_ships_in_the_package_and_covers_every_message() -> None:
+    text = resources.files("notebook_sync_ydoc").joinpath("schema/protocol.schema.json")
+    schema = json.loads(text.read_text(encoding="utf-8"))
+    assert {
+        "create_session",
+        "resume_session",
+        "push_cell",
+        "toggle_sync",
+        "remove_cell",
+        "end_session",
+        "join_session",
+        "request_sync",
+        "preview",
+        "leave_session",
+    } <= MessageValidator(schema).types
+    assert set(ERROR_CODES) == {
+        "invalid_message",
+        "unknown_type",
+        "too_large",
+        "rate_limited",
+        "session_not_found",
+        "session_ended",
+        "not_in_session",
+        "forbidden",
+        "sync_not_allowed",
+        "cell_not_found",
+        "no_update",
+        "store_unavailable",
+        "internal",
+    }
