@@ -390,10 +390,19 @@ class SyncService:
             }
         )
 
-    def _catch_up(self, member: Member, entries: Iterable[CellIndexEntry]) -> int:
-        """Send ``update_available`` for every allowed cell newer than what the member has."""
+    def _catch_up(
+        self,
+        member: Member,
+        entries: Iterable[CellIndexEntry],
+        texts: dict[tuple[str, str, int], str] | None = None,
+    ) -> int:
+        """Send ``update_available`` for every allowed cell newer than what the member has.
+
+        ``texts``: a cache shared over one fan-out, so a broadcast is encoded once, not once
+        per student."""
         sent = 0
-        if member.code is None:
+        code = member.code
+        if code is None:
             return 0
         for entry in entries:
             if not entry.sync_allowed:
@@ -403,7 +412,14 @@ class SyncService:
             if entry.seq <= member.notified.get(entry.cell_id, 0):
                 continue
             member.notified[entry.cell_id] = entry.seq
-            member.peer.send_text(self._update_available(member.code, entry))
+            if texts is None:
+                text = self._update_available(code, entry)
+            else:
+                key = (code, entry.cell_id, entry.seq)
+                text = texts.get(key)
+                if text is None:
+                    text = texts[key] = self._update_available(code, entry)
+            member.peer.send_text(text)
             sent += 1
         return sent
 
@@ -835,11 +851,12 @@ class SyncService:
         else:
             entries = await self.store.list_cells(event.code)
             wanted = [e for e in entries if e.cell_id == event.cell_id]
+        texts: dict[tuple[str, str, int], str] = {}  # encoded once for all students
         for member in students:
             if member.joining:
                 member.missed = True
                 continue
-            self._catch_up(member, wanted)
+            self._catch_up(member, wanted, texts)
 
     async def _on_resync(self, code: str) -> None:
         """After a (re)subscription: events may have been lost, so compare with the index."""
