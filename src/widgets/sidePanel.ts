@@ -157,10 +157,17 @@ export class SyncSidePanel extends Widget {
       for (const state of pending) {
         const item = el('li');
         item.dataset.cellId = state.cellId;
-        const isNew = session.localSource(state.cellId) === null;
-        item.appendChild(
-          el('span', 'jp-nbsync-pending-label', `${isNew ? 'New ' : ''}${state.cellType} cell #${state.teacherIndex + 1}`)
+        const local = session.localSource(state.cellId);
+        const isNew = local === null;
+        const firstLine = (local ?? '').split('\n').find(line => line.trim() !== '') ?? '';
+        const label = el(
+          'span',
+          'jp-nbsync-pending-label',
+          `${isNew ? 'New ' : ''}${state.cellType} cell #${state.teacherIndex + 1}` +
+            (firstLine ? ` \u00b7 ${firstLine.trim().slice(0, 32)}` : '')
         );
+        label.title = firstLine;
+        item.appendChild(label);
         if (!state.syncAllowed) {
           item.appendChild(el('span', 'jp-nbsync-locked-badge', 'locked'));
         } else {
