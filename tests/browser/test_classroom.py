@@ -401,20 +401,47 @@ def test_student_reconnects_and_catches_up(lab: Any, contexts: tuple[Any, Any]) 
     assert teacher.page.locator(".jp-nbsync-roster tbody tr").count() == 1
 
 
-def test_auto_push_after_an_edit_pause(lab: Any, contexts: tuple[Any, Any]) -> None:
-    """With the setting autoPush = "pause", a shared cell reaches students without Push."""
+def put_settings(lab: Any, settings: dict[str, Any]) -> None:
+    """Write the extension's user settings through JupyterLab's settings API."""
     import json
     import urllib.request
 
-    body = json.dumps({"raw": json.dumps({"autoPush": "pause", "autoPushDelayMs": 500})}).encode()
     req = urllib.request.Request(
         f"{lab.url}lab/api/settings/notebook-sync-ydoc:plugin?token={lab.token}",
-        data=body,
+        data=json.dumps({"raw": json.dumps(settings)}).encode(),
         method="PUT",
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(req, timeout=10) as r:
         assert r.status == 204
+
+
+def test_auto_push_when_run(lab: Any, contexts: tuple[Any, Any]) -> None:
+    """With autoPush = "run", running a shared cell pushes it."""
+    put_settings(lab, {"autoPush": "run"})
+    teacher_ctx, student_ctx = contexts
+    teacher = Lab(teacher_ctx.new_page(), lab, "teacher.ipynb").open()
+    student = Lab(student_ctx.new_page(), lab, "student.ipynb").open()
+    code = start_session(teacher)
+    join_session(student, code, "Barbara")
+    share(teacher, "t-sum")
+    student.open_panel()
+    student.page.locator(".jp-nbsync-pending li[data-cell-id='t-sum'] .jp-nbsync-pull").click()
+    student.wait_source("t-sum", "x = 1\ny = 2\nprint(x + y)")
+    teacher.set_source("t-sum", "x = 3\ny = 2\nprint(x + y)")
+    teacher.page.wait_for_selector(f"{CELL_BAR.format('t-sum')}.jp-nbsync-dirty")
+    teacher.cell("t-sum").locator(".cm-content").click()
+    teacher.page.keyboard.press("Shift+Enter")
+    teacher.cell("t-sum").locator(".jp-OutputArea-output", has_text="5").wait_for(timeout=60_000)
+    teacher.page.wait_for_selector(f"{CELL_BAR.format('t-sum')}.jp-nbsync-pushed")
+    wait_badge(student, "t-sum")
+    pull(student, "t-sum")
+    student.wait_source("t-sum", "x = 3\ny = 2\nprint(x + y)")
+
+
+def test_auto_push_after_an_edit_pause(lab: Any, contexts: tuple[Any, Any]) -> None:
+    """With the setting autoPush = "pause", a shared cell reaches students without Push."""
+    put_settings(lab, {"autoPush": "pause", "autoPushDelayMs": 500})
     teacher_ctx, student_ctx = contexts
     teacher = Lab(teacher_ctx.new_page(), lab, "teacher.ipynb").open()
     student = Lab(student_ctx.new_page(), lab, "student.ipynb").open()
