@@ -50,10 +50,10 @@ export class SyncToolbarItem extends Widget {
     const session = this._manager.get(this._panel);
     if (!session || session.status === 'ended' || session.status === 'left') {
       node.append(
-        this._button('Teach', 'jp-nbsync-start', 'Start a class session from this notebook', () =>
+        this._button('Start session', 'jp-nbsync-start', 'Start a class session from this notebook', () =>
           void startSession(this._manager, this._panel)
         ),
-        this._button('Join', 'jp-nbsync-join', 'Join a class session with its code', () =>
+        this._button('Join session', 'jp-nbsync-join', 'Join a class session with its code', () =>
           void joinSession(this._manager, this._panel)
         )
       );
