@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
@@ -91,10 +92,42 @@ class MessageValidator:
         validator = self._validators.get(mtype)
         if validator is None:
             raise ProtocolError("unknown_type", f"unknown message type {mtype[:40]!r}")
+        fast = _FAST_ACCEPT.get(mtype)
+        if fast is not None and fast(data):
+            return Message(type=mtype, data=data, req_id=req_id)
         error = _first_error(validator, data)
         if error is not None:
             raise ProtocolError("invalid_message", f"{mtype}: {error}")
         return Message(type=mtype, data=data, req_id=req_id)
+
+
+# The herd path: a pull is the message a whole class sends at once. A frame of the usual shape
+# is accepted without the generic JSON Schema walk (~40 us a frame); the check accepts only what
+# the schema accepts (stricter: anything else goes through the full validation, which also
+# words the error).
+_CELL_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}\Z")
+_STRATEGIES = ("theirs", "mine")
+
+
+def _fast_pull(data: dict[str, Any]) -> bool:
+    cell_id = data.get("cell_id")
+    if type(cell_id) is not str or _CELL_ID.match(cell_id) is None:
+        return False
+    for key, value in data.items():
+        if key in ("type", "req_id", "cell_id"):  # type and req_id were checked by parse()
+            continue
+        if key == "local_source":
+            if value is not None and type(value) is not str:
+                return False
+        elif key == "strategy":
+            if type(value) is not str or value not in _STRATEGIES:
+                return False
+        else:
+            return False
+    return True
+
+
+_FAST_ACCEPT = {"request_sync": _fast_pull}
 
 
 def _first_error(validator: Draft202012Validator, data: dict[str, Any]) -> str | None:

@@ -51,6 +51,12 @@ class _Session:
     cells: dict[str, CellRecord] = field(default_factory=dict)
     students: dict[str, StudentRecord] = field(default_factory=dict)
     presence: set[tuple[str, str]] = field(default_factory=set)  # (student_id, conn_id)
+    online: dict[str, int] = field(default_factory=dict)  # student_id -> connections in presence
+
+
+def _cell_out(record: CellRecord) -> CellRecord:
+    """A caller's copy of a stored cell: only ``metadata`` is mutable (source, state: str/bytes)."""
+    return replace(record, metadata=copy.deepcopy(record.metadata) if record.metadata else {})
 
 
 class MemoryStore(Store):
@@ -173,9 +179,14 @@ class MemoryStore(Store):
         self._events().put_nowait(event)
 
     def _student_out(self, s: _Session, st: StudentRecord) -> StudentRecord:
-        out = copy.deepcopy(st)
-        out.online = any(sid == st.student_id for sid, _ in s.presence)
-        return out
+        # A copy as deep as a deepcopy (the pulled cells' fields are immutable str/bytes/int),
+        # without deepcopy's per-object dispatch: this runs on every pull and for every
+        # student of a roster.
+        return replace(
+            st,
+            online=st.student_id in s.online,
+            pulled={cid: replace(p) for cid, p in st.pulled.items()},
+        )
 
     # events ----------------------------------------------------------------------------------
     async def subscribe(self, code: str) -> None:
@@ -198,7 +209,7 @@ class MemoryStore(Store):
 
     async def get_session(self, code: str) -> SessionRecord | None:
         s = self._get(code)
-        return copy.deepcopy(s.record) if s is not None else None
+        return replace(s.record) if s is not None else None  # its fields are immutable
 
     async def end_session(self, code: str, now: float) -> SessionRecord | None:
         s = self._get(code)
@@ -263,7 +274,7 @@ class MemoryStore(Store):
                 cell_type=record.cell_type,
             )
         )
-        return copy.deepcopy(record)
+        return _cell_out(record)
 
     async def set_sync_allowed(self, code: str, cell_id: str, allowed: bool) -> CellRecord | None:
         s = self._writable(code)
@@ -284,7 +295,7 @@ class MemoryStore(Store):
                 cell_type=record.cell_type,
             )
         )
-        return copy.deepcopy(record)
+        return _cell_out(record)
 
     async def remove_cell(self, code: str, cell_id: str) -> int | None:
         s = self._writable(code)
@@ -302,7 +313,7 @@ class MemoryStore(Store):
         s = self._get(code)
         if s is None or cell_id not in s.cells:
             return None
-        return copy.deepcopy(s.cells[cell_id])
+        return _cell_out(s.cells[cell_id])
 
     async def list_cells(self, code: str) -> list[CellIndexEntry]:
         s = self._get(code)
@@ -373,10 +384,18 @@ class MemoryStore(Store):
             if online:
                 raise SessionGone(f"session {code} does not exist")
             return
+        key = (student_id, conn_id)
         if online:
-            s.presence.add((student_id, conn_id))
-        else:
-            s.presence.discard((student_id, conn_id))
+            if key not in s.presence:
+                s.presence.add(key)
+                s.online[student_id] = s.online.get(student_id, 0) + 1
+        elif key in s.presence:
+            s.presence.discard(key)
+            left = s.online.get(student_id, 1) - 1
+            if left > 0:
+                s.online[student_id] = left
+            else:
+                s.online.pop(student_id, None)
 
     async def count_sessions(self) -> int:
         self.sweep()
