@@ -278,18 +278,6 @@ def test_classroom_flow(classroom: tuple[Lab, Lab], lab: Any, screenshots: Path)
     assert student.cell_ids() == ["s-notes", "t-intro", "t-sum", "t-func"]
     student.page.locator(".jp-nbsync-missing").wait_for(state="detached")
 
-    # the teacher turns a cell into a raw cell: the student's copy follows, same id and place
-    teacher.cell("t-intro").locator(".jp-InputPrompt").click()
-    teacher.page.keyboard.press("Escape")
-    teacher.page.keyboard.press("r")
-    teacher.page.locator(f"{PANEL} .jp-RawCell:has({BAR.format('t-intro')})").wait_for()
-    push(teacher, "t-intro")
-    wait_badge(student, "t-intro")
-    pull(student, "t-intro")
-    student.page.locator(f"{PANEL} .jp-RawCell:has({BAR.format('t-intro')})").wait_for()
-    assert student.cell_ids() == ["s-notes", "t-intro", "t-sum", "t-func"]
-    assert student.source("t-intro") == "# Lesson 1"
-
     # a locked cell: the student sees it locked and the server refuses a pull
     teacher.set_source("t-sum", "x = 100\ny = 2\nprint(x + y)")
     push(teacher, "t-sum")
@@ -331,6 +319,18 @@ def test_classroom_flow(classroom: tuple[Lab, Lab], lab: Any, screenshots: Path)
     # screenshots of both views mid-lesson
     teacher.page.screenshot(path=str(screenshots / "teacher.png"))
     student.page.screenshot(path=str(screenshots / "student.png"))
+
+    # the teacher turns a cell into a raw cell: the student's copy follows, same id and place
+    teacher.cell("t-intro").locator(".jp-InputPrompt").click()
+    teacher.page.keyboard.press("Escape")
+    teacher.page.keyboard.press("r")
+    teacher.page.locator(f"{PANEL} .jp-RawCell:has({BAR.format('t-intro')})").wait_for()
+    push(teacher, "t-intro")
+    wait_badge(student, "t-intro")
+    pull(student, "t-intro")
+    student.page.locator(f"{PANEL} .jp-RawCell:has({BAR.format('t-intro')})").wait_for()
+    assert student.cell_ids() == ["s-notes", "t-intro", "t-sum", "t-func"]
+    assert student.source("t-intro") == "# Lesson 1"
 
     # reload both pages: the teacher resumes, the student re-joins with the same identity
     teacher.reload()
