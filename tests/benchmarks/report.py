@@ -1,0 +1,242 @@
+"""Results -> docs/performance/results.json, results.md (tables) and benchmarks.png (plot)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+NAMES = {
+    "bare": "bare Tornado broadcast",
+    "nbsync": "notebook-sync (one server)",
+    "collab": "jupyter-collaboration room",
+}
+
+
+def _f(v: Any, digits: int = 1) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _pair(d: dict[str, Any] | None) -> str:
+    if not d:
+        return "n/a"
+    return f"{_f(d.get('p50'))} / {_f(d.get('p99'))}"
+
+
+def markdown(res: dict[str, Any]) -> str:
+    m = res["machine"]
+    lines = [
+        "# notebook-sync-ydoc benchmarks",
+        "",
+        f"Profile `{res['profile']}`, {res['settings']['repeats']} repeat(s), run "
+        f"{res['started']}, {res['duration_s']} s. Machine: {m['cpus']} CPUs ({m['cpu_model']}), "
+        f"{m['memory_gib']} GiB, {m['platform']}, Python {m['python']}. Load average at start "
+        f"{m['loadavg_at_start']}, at end {m.get('loadavg_at_end')} (the machine was shared with "
+        "other test runs). Load generators run in separate processes on the same machine; "
+        "loopback only. Figures: median over repeats of each repeat's median / p99.",
+        "",
+        "![benchmarks](benchmarks.png)",
+        "",
+        "## Notify fan-out: time until all N clients have the edit (ms, p50 / p99)",
+        "",
+    ]
+    fan, red = res["fanout"], res.get("fanout_redis", {})
+    ns = sorted({int(n) for d in fan.values() for n in d})
+    head = ["N"] + [NAMES[s] for s in ("bare", "nbsync", "collab") if s in fan]
+    head += [f"notebook-sync, Redis, {c} servers" for c in sorted(red, key=int)]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+    for n in ns:
+        row = [str(n)]
+        for s in ("bare", "nbsync", "collab"):
+            if s in fan:
+                row.append(_pair(fan[s].get(str(n))))
+        for c in sorted(red, key=int):
+            row.append(_pair(red[c].get(str(n))))
+        lines.append("| " + " | ".join(row) + " |")
+    lines += ["", "Server CPU per push per connected client (µs):", ""]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+    for n in ns:
+        row = [str(n)]
+        for s in ("bare", "nbsync", "collab"):
+            if s in fan:
+                row.append(_f(fan[s].get(str(n), {}).get("cpu_us_per_push_per_client")))
+        for c in sorted(red, key=int):
+            row.append(_f(red[c].get(str(n), {}).get("cpu_us_per_push_per_client")))
+        lines.append("| " + " | ".join(row) + " |")
+    lat = res["latency"]
+    lines += [
+        "",
+        "## One notification, one client (ms, p50 / p99)",
+        "",
+        "| path | p50 / p99 |",
+        "|---|---|",
+    ]
+    for key, label in (
+        ("one_server", "notebook-sync, one server"),
+        ("cross_server_redis", "notebook-sync, across two servers via Redis"),
+        ("redis_publish_rtt", "Redis PUBLISH → subscriber (baseline)"),
+    ):
+        if key in lat:
+            lines.append(f"| {label} | {_f(lat[key]['p50'], 2)} / {_f(lat[key]['p99'], 2)} |")
+    lines += [
+        "",
+        "## Herd pull: all N students `request_sync` the same cell at once",
+        "",
+        "| workload | N | pulls/s (wall clock, p50) | server CPU per pull (µs) | statuses |",
+        "|---|---|---|---|---|",
+    ]
+    for name, by_n in res["herd"].items():
+        for n, v in sorted(by_n.items(), key=lambda kv: int(kv[0])):
+            label = (
+                "fast-forward (no local edits)"
+                if name == "fast_forward"
+                else "merge (every student edited)"
+            )
+            lines.append(
+                f"| {label} | {n} | {_f(v['pulls_per_s_p50'], 0)} | "
+                f"{_f(v['cpu_us_per_pull'], 0)} | {v['runs'][0]['statuses']} |"
+            )
+    lines += [
+        "",
+        "## Push cost of a typing-sized edit (2 characters) against cell size",
+        "",
+        "| cell | server CPU per push (ms) | push → push_ack round trip (ms, p50 / p99) |",
+        "|---|---|---|",
+    ]
+    for size, v in sorted(res["push_cost"].items(), key=lambda kv: int(kv[0])):
+        lines.append(
+            f"| {size} KB | {_f(v['cpu_ms_per_push'], 3)} | "
+            f"{_f(v['rtt_p50_ms'], 2)} / {_f(v['rtt_p99_ms'], 2)} |"
+        )
+    lines += [
+        "",
+        "## Bytes on the wire per pull (a typing-sized edit, student holds the previous version)",
+        "",
+        "| cell | reply frame | CRDT delta (raw / base64) | full content | first pull "
+        "frame (full state + content) |",
+        "|---|---|---|---|---|",
+    ]
+    for size, v in sorted(res["wire_bytes"].items(), key=lambda kv: int(kv[0])):
+        lines.append(
+            f"| {size} KB | {v['pull_frame_bytes']} | {v['crdt_delta_bytes']} / "
+            f"{v['crdt_delta_base64_bytes']} | {v['full_content_bytes']} | "
+            f"{v['first_pull_frame_bytes']} |"
+        )
+    lines += [
+        "",
+        "## Memory per connected client (server RSS growth / N)",
+        "",
+        "| system | N | KB per client |",
+        "|---|---|---|",
+    ]
+    for s, v in res["memory"].items():
+        lines.append(f"| {NAMES.get(s, s)} | {v['n']} | {_f(v['kb_per_client'])} |")
+    lines += [
+        "",
+        "## Targets (issue 5)",
+        "",
+        "| target | measured | ratio to bare | ratio to jupyter-collaboration | baselines | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in res["targets"]:
+        lines.append(
+            f"| {t['target']} | {t['measured']} | {_f(t.get('vs_bare'), 2)} | "
+            f"{_f(t.get('vs_collab'), 2)} | {t['baseline']} | "
+            f"{'yes' if t['met'] else '**no**'} |"
+        )
+    for note in res.get("notes", []):
+        lines += ["", f"Note: {note}"]
+    return "\n".join(lines) + "\n"
+
+
+def plot(res: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    ax = axes[0]
+    series = [
+        (NAMES[s], res["fanout"][s]) for s in ("bare", "nbsync", "collab") if s in res["fanout"]
+    ]
+    series += [
+        (f"notebook-sync, Redis x{c}", d)
+        for c, d in sorted(res.get("fanout_redis", {}).items(), key=lambda kv: int(kv[0]))
+    ]
+    for i, (label, d) in enumerate(series):
+        ns = sorted(int(n) for n in d)
+        color = f"C{i}"
+        ax.plot(ns, [d[str(n)]["p50"] for n in ns], "o-", color=color, label=f"{label} p50")
+        ax.plot(
+            ns, [d[str(n)]["p99"] for n in ns], "x--", color=color, alpha=0.6, label=f"{label} p99"
+        )
+    ax.set_xlabel("connected clients N")
+    ax.set_ylabel("ms until all N have the edit")
+    ax.set_yscale("log")
+    ax.set_title("Notify fan-out")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=6.5)
+    ax = axes[1]
+    for i, (label, d) in enumerate(series):
+        ns = sorted(int(n) for n in d)
+        ax.plot(
+            ns,
+            [d[str(n)]["cpu_us_per_push_per_client"] for n in ns],
+            "o-",
+            color=f"C{i}",
+            label=label,
+        )
+    ax.axhline(35, color="red", lw=0.8, ls=":", label="target 35 µs")
+    ax.set_xlabel("connected clients N")
+    ax.set_ylabel("server CPU µs per edit per client")
+    ax.set_title("Server CPU per edit per client")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=6.5)
+    ax = axes[2]
+    sizes = sorted(int(s) for s in res["push_cost"])
+    ax.plot(
+        sizes,
+        [res["push_cost"][str(s)]["cpu_ms_per_push"] for s in sizes],
+        "o-",
+        label="server CPU per push",
+    )
+    ax.plot(
+        sizes,
+        [res["push_cost"][str(s)]["rtt_p50_ms"] for s in sizes],
+        "s--",
+        label="push → ack round trip p50",
+    )
+    ax.axhline(1.0, color="red", lw=0.8, ls=":", label="target 1 ms (10 KB)")
+    ax.set_xscale("log")
+    ax.set_xlabel("cell size (KB)")
+    ax.set_ylabel("ms")
+    ax.set_title("Push of a typing-sized edit")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.suptitle(
+        f"notebook-sync-ydoc benchmarks ({res['profile']}, "
+        f"{res['machine']['cpus']} CPUs, load avg {res['machine']['loadavg_at_start'][0]})"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(res: dict[str, Any], out: Path) -> None:
+    (out / "results.json").write_text(json.dumps(res, indent=1) + "\n")
+    (out / "results.md").write_text(markdown(res))
+    plot(res, out / "benchmarks.png")
+
+
+if __name__ == "__main__":  # re-render from an existing results.json
+    import sys
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/performance")
+    write_report(json.loads((target / "results.json").read_text()), target)
