@@ -16,8 +16,12 @@ log "ruff"
 "$VENV/bin/ruff" check notebook_sync_ydoc tests examples
 "$VENV/bin/ruff" format --check notebook_sync_ydoc tests examples
 
-log "frontend unit tests (node --test)"
+log "frontend: build, link into .venv, unit tests (node --test)"
+# pip's build hook skips the frontend when a build exists: rebuild and link it, so a reused
+# .venv never serves an old bundle to the browser tests.
 PATH="$PWD/$VENV/bin:$PATH" jlpm install >/dev/null
+PATH="$PWD/$VENV/bin:$PATH" jlpm build >/dev/null
+PATH="$PWD/$VENV/bin:$PATH" jupyter labextension develop --overwrite . >/dev/null
 PATH="$PWD/$VENV/bin:$PATH" jlpm test
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
