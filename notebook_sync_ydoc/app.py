@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, List, Unicode, default
 
 from ._version import __version__
 from .engine import CellEngine, load_engine
+from .follow_handler import (
+    FOLLOW_ROUTE,
+    FollowUnavailableHandler,
+    FollowWebSocketHandler,
+    load_follow,
+)
 from .handlers import AUTH_RESOURCE, StatusHandler, SyncWebSocketHandler
 from .service import ServiceConfig, SyncService
 from .store import Store, StoreTTL
+
+if TYPE_CHECKING:
+    from .follow import FollowManager
 
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -116,11 +125,20 @@ class NotebookSyncExtensionApp(ExtensionApp):
         "catches up).",
     ).tag(config=True)
 
+    follow_rooms = Bool(
+        True,
+        help="Serve each session's live read-only follow room over the Yjs protocol at "
+        "/notebook-sync/room/<CODE> (needs pycrdt-websocket; without it the route answers 404 "
+        "and status says why).",
+    ).tag(config=True)
+
     # built in initialize_settings ----------------------------------------------------------------
     store: Store | None = None
     engine: CellEngine | None = None
     service: SyncService | None = None
     mode_reason: str = ""
+    follow: FollowManager | None = None
+    follow_reason: str = ""
 
     def build_store(self, server_id: str) -> Store:
         ttl = StoreTTL(active=self.session_ttl, ended=self.ended_session_ttl)
@@ -159,6 +177,10 @@ class NotebookSyncExtensionApp(ExtensionApp):
             code_length=self.session_code_length,
         )
         self.service = SyncService(self.store, self.engine, config, self.log)
+        self.follow, self.follow_reason = load_follow(self.follow_rooms, self.service, self.log)
+        self.log.info("notebook-sync: %s", self.follow_reason)
+        if self.follow is not None:
+            self.follow.start()
 
     def initialize_handlers(self) -> None:
         assert self.service is not None
@@ -173,6 +195,18 @@ class NotebookSyncExtensionApp(ExtensionApp):
                 (r"/notebook-sync/status", StatusHandler, {**common, "app": self}),
             ]
         )
+        if self.follow is not None:
+            self.handlers.append(
+                (
+                    FOLLOW_ROUTE,
+                    FollowWebSocketHandler,
+                    {"manager": self.follow, "queue_size": self.send_queue_size},
+                )
+            )
+        else:
+            self.handlers.append(
+                (FOLLOW_ROUTE, FollowUnavailableHandler, {"reason": self.follow_reason})
+            )
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         assert self.service is not None
@@ -185,6 +219,8 @@ class NotebookSyncExtensionApp(ExtensionApp):
         )
 
     async def stop_extension(self) -> None:
+        if self.follow is not None:
+            await self.follow.stop()
         if self.service is not None:
             await self.service.stop()
 
@@ -202,6 +238,12 @@ class NotebookSyncExtensionApp(ExtensionApp):
                 "max_cells_per_session": self.max_cells_per_session,
             },
             "server": self.service.local_counts(),
+            "follow": {
+                "available": self.follow is not None,
+                "reason": self.follow_reason,
+                "path": "/notebook-sync/room/<CODE>?key=<teacher or student key>",
+                **(self.follow.status() if self.follow is not None else {}),
+            },
             # clean YDoc merges whose CRDT text was corrected to the line merge (see crdt.py)
             "crdt_reconciled": int(getattr(self.engine, "reconciled", 0)),
         }

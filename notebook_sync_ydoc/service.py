@@ -153,6 +153,19 @@ class JoinLimiter:
 Handler = Callable[[Member, Message], Awaitable[None]]
 
 
+class StoreListener(Protocol):
+    """Another consumer of this server's store events (the follow rooms, :mod:`.follow`).
+
+    Registered with :meth:`SyncService.add_event_listener`, it sees every event of every session
+    the store is subscribed to (before the JSON fan-out), and every re-subscription. It should
+    return quickly (queue work, do not wait on the store); an exception it raises is logged.
+    """
+
+    async def on_store_event(self, event: StoreEvent) -> None: ...
+
+    async def on_store_resync(self, code: str) -> None: ...
+
+
 class SyncService:
     """The classroom use cases: create, resume, push, toggle, remove, end, join, pull, preview."""
 
@@ -181,6 +194,8 @@ class SyncService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._started = False
         self._start_lock = asyncio.Lock()
+        self._listeners: list[StoreListener] = []
+        self._held: dict[str, int] = {}  # code -> holders keeping the store subscribed
         self._handlers: dict[str, Handler] = {
             "create_session": self._create_session,
             "resume_session": self._resume_session,
@@ -356,7 +371,8 @@ class SyncService:
             async with self._room_lock:
                 if self.rooms.get(room.code) is room and not room.members:
                     del self.rooms[room.code]
-                    await self.store.unsubscribe(room.code)
+                    if room.code not in self._held:
+                        await self.store.unsubscribe(room.code)
         return room
 
     async def _leave(self, member: Member) -> None:
@@ -810,6 +826,7 @@ class SyncService:
 
     # events from the store -----------------------------------------------------------------------
     async def _on_event(self, event: StoreEvent) -> None:
+        await self._notify_listeners(event, None)
         room = self.rooms.get(event.code)
         if room is None:
             return
@@ -860,6 +877,7 @@ class SyncService:
 
     async def _on_resync(self, code: str) -> None:
         """After a (re)subscription: events may have been lost, so compare with the index."""
+        await self._notify_listeners(None, code)
         room = self.rooms.get(code)
         if room is None:
             return
@@ -875,6 +893,50 @@ class SyncService:
                 continue
             self._catch_up(member, entries)
         self._schedule_roster(room)
+
+    # other listeners of store events (follow rooms) ----------------------------------------------
+    def add_event_listener(self, listener: StoreListener) -> Callable[[], None]:
+        """Let ``listener`` see the store events of subscribed sessions; returns its remover.
+
+        Events arrive only for sessions the store is subscribed to: those with a JSON-protocol
+        member on this server, and those held with :meth:`hold_session`."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
+
+    async def hold_session(self, code: str) -> None:
+        """Keep the store subscribed to ``code`` until a matching :meth:`release_session`
+        (counted), whether or not JSON-protocol members are connected. Returns once subscribed:
+        a caller that reads the index afterwards misses no event."""
+        async with self._room_lock:
+            count = self._held.get(code, 0)
+            if count == 0 and code not in self.rooms:
+                await self.store.subscribe(code)
+            self._held[code] = count + 1
+
+    async def release_session(self, code: str) -> None:
+        async with self._room_lock:
+            count = self._held.get(code, 0) - 1
+            if count > 0:
+                self._held[code] = count
+                return
+            self._held.pop(code, None)
+            if code not in self.rooms:
+                await self.store.unsubscribe(code)
+
+    async def _notify_listeners(self, event: StoreEvent | None, resync: str | None) -> None:
+        for listener in list(self._listeners):
+            try:
+                if event is not None:
+                    await listener.on_store_event(event)
+                elif resync is not None:
+                    await listener.on_store_resync(resync)
+            except Exception:
+                self.log.exception("notebook-sync: a store event listener failed")
 
     # status --------------------------------------------------------------------------------------
     async def store_health(self) -> dict[str, Any]:

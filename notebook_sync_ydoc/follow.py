@@ -1,0 +1,778 @@
+"""Follow rooms: a live, read-only view of a session's shared cells over the Yjs protocol.
+
+``/notebook-sync/room/<CODE>`` (see :mod:`.follow_handler`) serves, per session, a
+pycrdt-websocket :class:`~pycrdt.websocket.YRoom` whose document follows jupyter-ydoc's
+``YNotebook`` schema: the teacher's shared cells in the session's order (``index``, then
+``seq``), each with ``id``, ``cell_type`` and ``source``. A locked cell (``sync_allowed`` false)
+is a placeholder: its ``source`` is empty and ``metadata.notebook_sync.locked`` is true; its
+content is never read from the store. Every cell's ``metadata.notebook_sync`` also carries the
+cell's ``seq`` (a float: Yjs numbers are floats).
+
+The document is written only here, from the store: an initial load (``list_cells`` plus
+``get_cell`` of each shared cell), then the store events of the session (:meth:`FollowManager.
+on_store_event`, registered with :meth:`.SyncService.add_event_listener`) and a full reload after
+every re-subscription. Events are coalesced per cell and applied by one worker per room, each
+batch in one transaction (one Yjs update). On many servers each server keeps its own replica,
+fed by the same store events (Redis pub/sub); servers never talk to each other.
+
+Clients speak the standard y-protocol (sync step 1/2, update) and awareness. Their document
+updates are dropped by the room's message hook: nobody can change the room's document. The
+room's own awareness state (the server's client id) is the teacher's::
+
+    {"user": {"name": "Teacher", ...},
+     "notebook_sync": {"role": "teacher", "session_code": ..., "title": ..., "status": "active",
+                       "cells": {cell_id: seq, ...},        # shared (pullable) cells only
+                       "roster": [{"student_id", "name", "online"}, ...]}}
+
+Followers may publish their own awareness states (forwarded to the room as y-websocket does),
+but only for their own client ids, never for the server's or another follower's, and never with
+a ``notebook_sync`` key: the only state carrying that key is the room's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
+
+from jupyter_ydoc import YNotebook
+from pycrdt import (
+    Doc,
+    Encoder,
+    Map,
+    Text,
+    YMessageType,
+    YSyncMessageType,
+    create_awareness_message,
+)
+from pycrdt.websocket import YRoom
+
+from .merge import text_edits
+from .protocol import SESSION_CODE_ALPHABET, ProtocolError
+from .service import JoinLimiter, hash_key, student_id_for
+from .store import CellIndexEntry, CellRecord, StoreEvent, StoreUnavailable
+
+if TYPE_CHECKING:
+    from .service import SyncService
+
+__all__ = [
+    "CLOSE_SESSION_ENDED",
+    "CLOSE_SHUTDOWN",
+    "METADATA_KEY",
+    "Admission",
+    "FollowCell",
+    "FollowManager",
+    "FollowRefused",
+    "FollowRoom",
+    "FollowTransport",
+    "Follower",
+]
+
+METADATA_KEY = "notebook_sync"  # cell metadata and awareness key owned by the room
+CLOSE_SESSION_ENDED = 4410  # websocket close code: the session ended (do not reconnect)
+CLOSE_SHUTDOWN = 1001  # the server is going away (reconnect later)
+QUERY_AWARENESS = 3  # y-protocols message type: "send me every awareness state"
+EMPTY_UPDATE = b"\x00\x00"
+MAX_CLIENT_IDS = 4  # awareness client ids one connection may speak for
+MAX_AWARENESS_BYTES = 16 * 1024  # a follower's awareness frame (it is sent to every follower)
+READ_BATCH = 32  # get_cell reads in flight at once during a load
+RETRY_MIN, RETRY_MAX = 0.2, 5.0  # seconds before retrying a failed load (doubling)
+_FIRST_CLIENT_ID = 1 << 10
+_CLIENT_ID_LIMIT = 1 << 32  # Yjs client ids are unsigned 32-bit in browsers
+
+Role = Literal["teacher", "student"]
+
+
+class FollowRefused(Exception):
+    """A connection may not follow: ``status`` is the HTTP status of the refused handshake."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class FollowTransport(Protocol):
+    """One websocket, as the transport (:mod:`.follow_handler`) provides it."""
+
+    @property
+    def path(self) -> str: ...
+
+    async def send(self, message: bytes) -> None:
+        """Queue one binary frame; never blocks (a full queue closes the connection)."""
+
+    async def recv(self) -> bytes | None:
+        """The next binary frame, or None once the connection is closed."""
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Who may follow: the session and the member's role (never the key itself)."""
+
+    code: str
+    role: Role
+    student_id: str | None
+    name: str
+    identity: str
+
+
+@dataclass(frozen=True)
+class FollowCell:
+    """What the room shows of one cell (``source`` is empty when locked)."""
+
+    cell_id: str
+    cell_type: str
+    seq: int
+    index: int
+    locked: bool
+    source: str
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return (self.index, self.seq)  # as Store.list_cells orders the index
+
+    @classmethod
+    def placeholder(cls, entry: CellIndexEntry) -> FollowCell:
+        return cls(entry.cell_id, entry.cell_type, entry.seq, entry.index, True, "")
+
+    @classmethod
+    def from_record(cls, record: CellRecord) -> FollowCell:
+        if not record.sync_allowed:
+            return cls(record.cell_id, record.cell_type, record.seq, record.index, True, "")
+        return cls(record.cell_id, record.cell_type, record.seq, record.index, False, record.source)
+
+
+# --------------------------------------------------------------------------------------------
+# awareness wire format: varUint(n) then n * (varUint client, varUint clock, varString state)
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def var_uint(self) -> int:
+        value = shift = 0
+        for _ in range(8):  # 56 bits: more than any Yjs number
+            byte = self.data[self.pos]  # IndexError on truncated input
+            self.pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+        raise ValueError("varUint too long")
+
+    def var_bytes(self) -> bytes:
+        length = self.var_uint()
+        end = self.pos + length
+        if end > len(self.data):
+            raise ValueError("truncated")
+        chunk = self.data[self.pos : end]
+        self.pos = end
+        return chunk
+
+
+AwarenessEntry = tuple[int, int, "dict[str, Any] | None"]
+
+
+def parse_awareness_message(message: bytes) -> list[AwarenessEntry]:
+    """The entries of an awareness message (type byte included). Raises ValueError."""
+    try:
+        outer = _Reader(message)
+        if outer.var_uint() != YMessageType.AWARENESS:
+            raise ValueError("not an awareness message")
+        reader = _Reader(outer.var_bytes())
+        entries: list[AwarenessEntry] = []
+        for _ in range(reader.var_uint()):
+            client_id = reader.var_uint()
+            clock = reader.var_uint()
+            text = reader.var_bytes().decode("utf-8")
+            state = json.loads(text) if text else None
+            if state is not None and not isinstance(state, dict):
+                raise ValueError("an awareness state must be an object or null")
+            entries.append((client_id, clock, state))
+        return entries
+    except (IndexError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"malformed awareness message: {exc}") from exc
+
+
+def encode_awareness(entries: list[AwarenessEntry]) -> bytes:
+    """An awareness *update* (without the message type) of ``entries``."""
+    encoder = Encoder()
+    encoder.write_var_uint(len(entries))
+    for client_id, clock, state in entries:
+        encoder.write_var_uint(client_id)
+        encoder.write_var_uint(clock)
+        encoder.write_var_string(json.dumps(state, separators=(",", ":")))
+    return encoder.to_bytes()
+
+
+# --------------------------------------------------------------------------------------------
+
+
+class Follower:
+    """One follower's connection, as the :class:`~pycrdt.Channel` the YRoom serves.
+
+    Incoming frames are screened before the room sees them: awareness only for this
+    connection's own client ids, ``queryAwareness`` answered here, unknown types dropped. Sync
+    messages go on to the room, whose message hook drops every update (the room is read-only).
+    The first frame out is the room's whole awareness (the YRoom does not send it on connect).
+    """
+
+    def __init__(self, room: FollowRoom, admission: Admission, transport: FollowTransport) -> None:
+        self.room = room
+        self.admission = admission
+        self.transport = transport
+        self.client_ids: set[int] = set()
+        self._greeted = False
+
+    @property
+    def path(self) -> str:
+        return self.transport.path
+
+    def __aiter__(self) -> Follower:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while True:
+            message = await self.transport.recv()
+            if message is None:
+                raise StopAsyncIteration
+            if await self._screen(message):
+                return message
+
+    async def recv(self) -> bytes:
+        return await self.__anext__()
+
+    async def send(self, message: bytes) -> None:
+        if not self._greeted:
+            self._greeted = True
+            await self.transport.send(self.room.awareness_message())
+        await self.transport.send(message)
+
+    async def _screen(self, message: bytes) -> bool:
+        if len(message) < 2:
+            return False
+        kind = message[0]
+        if kind == YMessageType.SYNC:
+            return message[1] in (
+                YSyncMessageType.SYNC_STEP1,
+                YSyncMessageType.SYNC_STEP2,
+                YSyncMessageType.SYNC_UPDATE,
+            )
+        if kind == YMessageType.AWARENESS:
+            if len(message) <= MAX_AWARENESS_BYTES and self._awareness_allowed(message):
+                return True
+            self.room.counters["dropped_awareness"] += 1
+            return False
+        if kind == QUERY_AWARENESS:
+            await self.transport.send(self.room.awareness_message())
+        return False
+
+    def _awareness_allowed(self, message: bytes) -> bool:
+        try:
+            entries = parse_awareness_message(message)
+        except ValueError as exc:
+            self.room.log.debug("notebook-sync: follow %s: dropped awareness: %s", self.path, exc)
+            return False
+        owners = self.room.awareness_owners
+        for client_id, _clock, state in entries:
+            if client_id == self.room.client_id:
+                return False
+            owner = owners.get(client_id)
+            if owner is not None and owner is not self:
+                return False
+            if owner is None and len(self.client_ids) >= MAX_CLIENT_IDS:
+                return False
+            if state is not None and METADATA_KEY in state:
+                return False
+        for client_id, _clock, _state in entries:
+            owners[client_id] = self
+            self.client_ids.add(client_id)
+        return True
+
+
+class FollowRoom:
+    """One session's room on this server: the YRoom, its document and the worker feeding it.
+
+    ``start()`` starts the YRoom and then the worker, whose first job is the full load;
+    ``stop()`` stops both. Store events go to :meth:`notify` (non-blocking)."""
+
+    def __init__(
+        self,
+        code: str,
+        service: SyncService,
+        log: logging.Logger,
+        counters: dict[str, int],
+    ) -> None:
+        self.code = code
+        self.service = service
+        self.store = service.store
+        self.log = log
+        self.counters = counters
+        self.client_id = _FIRST_CLIENT_ID + secrets.randbelow(_CLIENT_ID_LIMIT - _FIRST_CLIENT_ID)
+        self.doc = Doc(client_id=self.client_id)
+        self.notebook = YNotebook(self.doc)
+        self.yroom = YRoom(ready=True, ydoc=self.doc, log=log, exception_handler=self._yroom_error)
+        self.yroom.on_message = self._read_only
+        self.followers: set[Follower] = set()
+        self.awareness_owners: dict[int, Follower] = {}
+        self.loaded = asyncio.Event()
+        self.ended = False
+        self.title = ""
+        self.cells: list[FollowCell] = []  # exactly what the document shows, in its order
+        self._dirty: dict[str, StoreEvent] = {}  # cell id -> latest event
+        self._reload = True
+        self._roster_dirty = True
+        self._roster: list[dict[str, Any]] = []
+        self._wake = asyncio.Event()
+        self._yroom_task: asyncio.Task[None] | None = None
+        self._worker: asyncio.Task[None] | None = None
+
+    # lifecycle ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._yroom_task = asyncio.ensure_future(self.yroom.start())
+        await self.yroom.started.wait()
+        await self.yroom.ydoc_observed.wait()
+        with self.doc.transaction(origin="notebook-sync"):
+            meta = self.doc.get("meta", type=Map)
+            meta["nbformat"] = 4.0
+            meta["nbformat_minor"] = 5.0
+            meta["metadata"] = Map({METADATA_KEY: {"session_code": self.code, "follow": True}})
+        self._wake.set()
+        self._worker = asyncio.ensure_future(self._work())
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+            self._worker = None
+        if self._yroom_task is not None:
+            await self.yroom.stop()
+            await asyncio.gather(self._yroom_task, return_exceptions=True)
+            self._yroom_task = None
+
+    def _yroom_error(self, exc: Exception, log: logging.Logger) -> bool:
+        log.error("notebook-sync: follow room %s: %s", self.code, exc, exc_info=exc)
+        return True
+
+    # events -------------------------------------------------------------------------------------
+    def notify(self, event: StoreEvent) -> None:
+        if event.type == "roster":
+            self._roster_dirty = True
+        elif event.type == "ended":
+            self.ended = True
+        elif event.cell_id is not None:
+            self._dirty[event.cell_id] = event
+        self._wake.set()
+
+    def reload(self) -> None:
+        """Reload everything (after a re-subscription: events may have been lost)."""
+        self.counters["reloads"] += 1
+        self._reload = self._roster_dirty = True
+        self._wake.set()
+
+    async def _work(self) -> None:
+        delay = RETRY_MIN
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._process()
+                delay = RETRY_MIN
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if isinstance(exc, StoreUnavailable):
+                    self.log.warning(
+                        "notebook-sync: follow room %s: store unavailable (%s); retrying in %.1f s",
+                        self.code,
+                        exc,
+                        delay,
+                    )
+                else:
+                    self.log.exception(
+                        "notebook-sync: follow room %s: update failed; reloading in %.1f s",
+                        self.code,
+                        delay,
+                    )
+                self._reload = self._roster_dirty = True
+                await asyncio.sleep(delay)  # backoff before the retry, not synchronisation
+                delay = min(delay * 2, RETRY_MAX)
+                self._wake.set()
+
+    async def _process(self) -> None:
+        if self._reload:
+            self._reload = False
+            self._dirty.clear()
+            await self._load_all()
+            self.loaded.set()
+        elif self._dirty:
+            batch, self._dirty = self._dirty, {}
+            await self._load_cells(batch)
+        if self._roster_dirty and not self.ended:
+            self._roster_dirty = False
+            students = await self.store.list_students(self.code)
+            self._roster = [
+                {"student_id": s.student_id, "name": s.name, "online": s.online} for s in students
+            ]
+            self._publish_awareness()
+        if self.ended:
+            self._end()
+
+    async def _read(self, cell_ids: list[str]) -> dict[str, CellRecord | None]:
+        out: dict[str, CellRecord | None] = {}
+        for start in range(0, len(cell_ids), READ_BATCH):
+            chunk = cell_ids[start : start + READ_BATCH]
+            records = await asyncio.gather(*(self.store.get_cell(self.code, c) for c in chunk))
+            out.update(zip(chunk, records))
+        return out
+
+    @staticmethod
+    def _current(cell: FollowCell | None, entry: CellIndexEntry) -> FollowCell | None:
+        """The shown ``cell`` moved to ``entry``'s index, if it already is what ``entry``
+        describes otherwise (no read needed)."""
+        if cell is None or cell.seq != entry.seq or cell.cell_type != entry.cell_type:
+            return None
+        if cell.locked != (not entry.sync_allowed):
+            return None
+        return FollowCell(
+            cell.cell_id, cell.cell_type, cell.seq, entry.index, cell.locked, cell.source
+        )
+
+    async def _load_all(self) -> None:
+        session = await self.store.get_session(self.code)
+        if session is None or session.status == "ended":
+            self.ended = True
+            return
+        self.title = session.title
+        entries = await self.store.list_cells(self.code)
+        shown = {c.cell_id: c for c in self.cells}
+        wanted: dict[str, FollowCell] = {}
+        to_read: list[str] = []
+        for entry in entries:
+            if not entry.sync_allowed:
+                wanted[entry.cell_id] = FollowCell.placeholder(entry)
+                continue
+            current = self._current(shown.get(entry.cell_id), entry)
+            if current is not None:
+                wanted[entry.cell_id] = current
+            else:
+                to_read.append(entry.cell_id)
+        for cell_id, record in (await self._read(to_read)).items():
+            if record is not None:
+                wanted[cell_id] = FollowCell.from_record(record)
+        self._apply(sorted(wanted.values(), key=lambda c: c.order))
+
+    async def _load_cells(self, batch: dict[str, StoreEvent]) -> None:
+        shown = {c.cell_id: c for c in self.cells}
+        to_read: list[str] = []
+        for cell_id, event in batch.items():
+            if event.type == "removed":
+                shown.pop(cell_id, None)
+                continue
+            entry = event.entry()
+            if entry is not None and not entry.sync_allowed:
+                shown[cell_id] = FollowCell.placeholder(entry)  # locked: never read the content
+                continue
+            current = self._current(shown.get(cell_id), entry) if entry is not None else None
+            if current is not None:
+                shown[cell_id] = current
+            else:
+                to_read.append(cell_id)
+        for cell_id, record in (await self._read(to_read)).items():
+            if record is None:
+                shown.pop(cell_id, None)
+            else:
+                shown[cell_id] = FollowCell.from_record(record)
+        self._apply(sorted(shown.values(), key=lambda c: c.order))
+
+    # the document -------------------------------------------------------------------------------
+    def _ycell(self, cell: FollowCell) -> Map:
+        value: dict[str, Any] = {
+            "id": cell.cell_id,
+            "cell_type": cell.cell_type,
+            "source": cell.source,
+            "metadata": {"editable": False, "deletable": False, METADATA_KEY: _cell_meta(cell)},
+        }
+        if cell.cell_type == "code":
+            value.update(execution_count=None, outputs=[])
+        return self.notebook.create_ycell(value)
+
+    def _apply(self, wanted: list[FollowCell]) -> None:
+        """Edit the document into ``wanted`` in one transaction: minimal text edits in place;
+        a moved cell is deleted and inserted again (Yjs arrays have no portable move)."""
+        if wanted == self.cells:
+            self._publish_awareness()
+            return
+        ycells = self.notebook.ycells
+        shown = self.cells
+        keep = {c.cell_id for c in wanted}
+        with self.doc.transaction(origin="notebook-sync"):
+            for i in range(len(shown) - 1, -1, -1):
+                if shown[i].cell_id not in keep:
+                    del ycells[i]
+                    del shown[i]
+            for i, cell in enumerate(wanted):
+                if i < len(shown) and shown[i].cell_id == cell.cell_id:
+                    if shown[i] != cell:
+                        self._update(i, shown[i], cell)
+                        shown[i] = cell
+                    continue
+                j = next(
+                    (k for k in range(i + 1, len(shown)) if shown[k].cell_id == cell.cell_id), -1
+                )
+                if j >= 0:
+                    del ycells[j]
+                    del shown[j]
+                ycells.insert(i, self._ycell(cell))
+                shown.insert(i, cell)
+        self._publish_awareness()
+
+    def _update(self, i: int, old: FollowCell, new: FollowCell) -> None:
+        ycells = self.notebook.ycells
+        if old.cell_type != new.cell_type:
+            ycells[i] = self._ycell(new)
+            return
+        ycell = ycells[i]
+        if old.source != new.source:
+            text = ycell["source"]
+            assert isinstance(text, Text)
+            for edit in text_edits(old.source, new.source, unit="utf-8"):
+                if edit.delete:
+                    del text[edit.position : edit.position + edit.delete]
+                if edit.insert:
+                    text.insert(edit.position, edit.insert)
+        if (old.seq, old.locked) != (new.seq, new.locked):
+            metadata = ycell["metadata"]
+            assert isinstance(metadata, Map)
+            metadata[METADATA_KEY] = _cell_meta(new)
+
+    # awareness ----------------------------------------------------------------------------------
+    def awareness_state(self) -> dict[str, Any]:
+        return {
+            "user": {
+                "username": "notebook-sync-teacher",
+                "name": "Teacher",
+                "display_name": "Teacher",
+                "initials": "T",
+                "color": "#1565c0",
+            },
+            METADATA_KEY: {
+                "role": "teacher",
+                "session_code": self.code,
+                "title": self.title,
+                "status": "ended" if self.ended else "active",
+                "cells": {c.cell_id: c.seq for c in self.cells if not c.locked},
+                "roster": list(self._roster),
+            },
+        }
+
+    def _publish_awareness(self) -> None:
+        state = self.awareness_state()
+        if state != self.yroom.awareness.get_local_state():
+            self.yroom.awareness.set_local_state(state)  # the YRoom broadcasts it
+
+    def awareness_message(self) -> bytes:
+        """Every awareness state the room knows (its own and the followers')."""
+        awareness = self.yroom.awareness
+        return create_awareness_message(awareness.encode_awareness_update(list(awareness.states)))
+
+    async def forget(self, follower: Follower) -> None:
+        """Remove a gone follower's awareness states and tell the others (y-websocket's server
+        does the same; a pycrdt YRoom leaves them to time out)."""
+        awareness = self.yroom.awareness
+        entries: list[AwarenessEntry] = []
+        for client_id in follower.client_ids:
+            if self.awareness_owners.get(client_id) is follower:
+                del self.awareness_owners[client_id]
+            if client_id in awareness.states:
+                entries.append((client_id, awareness.meta[client_id]["clock"] + 1, None))
+        if not entries:
+            return
+        update = encode_awareness(entries)
+        awareness.apply_awareness_update(update, "disconnect")
+        message = create_awareness_message(update)
+        for other in list(self.followers):
+            if other is not follower:
+                await other.transport.send(message)
+
+    # read-only ----------------------------------------------------------------------------------
+    def _read_only(self, message: bytes) -> bool:
+        """The YRoom's message hook: True drops the message. Every document update from a
+        client is dropped (the room is written from the store only); sync step 1 passes, so the
+        server answers with its state."""
+        if message[0] != YMessageType.SYNC:
+            return False
+        if message[1] == YSyncMessageType.SYNC_STEP1:
+            return False
+        if message[2:] not in (b"\x02" + EMPTY_UPDATE, b""):
+            self.counters["dropped_updates"] += 1
+            self.log.debug("notebook-sync: follow room %s: dropped a client update", self.code)
+        return True
+
+    def _end(self) -> None:
+        self._publish_awareness()
+        for follower in list(self.followers):
+            follower.transport.close(CLOSE_SESSION_ENDED, "session ended")
+
+
+def _cell_meta(cell: FollowCell) -> dict[str, Any]:
+    return {"locked": cell.locked, "seq": float(cell.seq)}
+
+
+class FollowManager:
+    """The follow rooms of this server: admission, rooms by code, store events to rooms.
+
+    ``start()`` registers with the service; ``stop()`` closes every follower and room."""
+
+    def __init__(
+        self, service: SyncService, log: logging.Logger, *, load_timeout: float = 10.0
+    ) -> None:
+        self.service = service
+        self.log = log
+        self.load_timeout = load_timeout
+        self.rooms: dict[str, FollowRoom] = {}
+        self.counters: dict[str, int] = dict.fromkeys(
+            ("admitted", "refused", "reloads", "dropped_updates", "dropped_awareness"), 0
+        )
+        self._lock = asyncio.Lock()
+        self._limiter = JoinLimiter(service.config.join_failures_per_minute)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._remove_listener: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        if self._remove_listener is None:
+            self._remove_listener = self.service.add_event_listener(self)
+
+    async def stop(self) -> None:
+        if self._remove_listener is not None:
+            self._remove_listener()
+            self._remove_listener = None
+        for room in list(self.rooms.values()):
+            for follower in list(room.followers):
+                follower.transport.close(CLOSE_SHUTDOWN, "server shutting down")
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for code, room in list(self.rooms.items()):
+            del self.rooms[code]
+            await room.stop()
+
+    # admission ----------------------------------------------------------------------------------
+    async def admit(self, code: str, key: str, identity: str) -> Admission:
+        """Check that ``key`` is the teacher key or a student key of session ``code``.
+        Raises :class:`FollowRefused` (403 wrong or missing key, 404 no such session, 410
+        ended, 429 too many failures, 503 store unavailable). Never logs the key."""
+        now = self.service.clock()
+        code = code.upper()
+        try:
+            self._limiter.check(identity, now)
+        except ProtocolError as exc:  # rate_limited
+            self.counters["refused"] += 1
+            raise FollowRefused(429, exc.message) from exc
+        try:
+            admission = await self._check(code, key, identity)
+        except FollowRefused as refused:
+            self.counters["refused"] += 1
+            if refused.status in (403, 404):
+                self._limiter.failed(identity, now)
+            raise
+        except StoreUnavailable as exc:
+            self.counters["refused"] += 1
+            raise FollowRefused(503, "the session store is unreachable") from exc
+        self.counters["admitted"] += 1
+        return admission
+
+    async def _check(self, code: str, key: str, identity: str) -> Admission:
+        if not code or len(code) > 32 or any(c not in SESSION_CODE_ALPHABET for c in code):
+            raise FollowRefused(404, "no such session")
+        if not key:
+            raise FollowRefused(403, "a session key is required (query parameter key)")
+        session = await self.service.store.get_session(code)
+        if session is None:
+            raise FollowRefused(404, "no such session")
+        if session.status == "ended":
+            raise FollowRefused(410, "the session has ended")
+        if hmac.compare_digest(hash_key(key), session.teacher_key_hash):
+            return Admission(code, "teacher", None, "Teacher", identity)
+        student = await self.service.store.get_student(code, student_id_for(key))
+        if student is None:
+            raise FollowRefused(403, "that key does not belong to this session")
+        return Admission(code, "student", student.student_id, student.name, identity)
+
+    # followers ----------------------------------------------------------------------------------
+    async def attach(self, admission: Admission, transport: FollowTransport) -> Follower:
+        """The follower's place in its session's room (started on first use), once the room
+        has loaded (bounded by ``load_timeout``; it fills in later if the store is slow)."""
+        code = admission.code
+        async with self._lock:
+            room = self.rooms.get(code)
+            if room is None:
+                await self.service.hold_session(code)  # subscribed before the first read
+                room = FollowRoom(code, self.service, self.log, self.counters)
+                self.rooms[code] = room
+                try:
+                    await room.start()
+                except BaseException:
+                    del self.rooms[code]
+                    await room.stop()
+                    await self.service.release_session(code)
+                    raise
+            follower = Follower(room, admission, transport)
+            room.followers.add(follower)
+        try:
+            await asyncio.wait_for(room.loaded.wait(), self.load_timeout)
+        except asyncio.TimeoutError:
+            self.log.warning("notebook-sync: follow room %s not loaded yet; serving anyway", code)
+        return follower
+
+    async def serve(self, follower: Follower) -> None:
+        """Serve one follower until its connection closes, then detach it."""
+        try:
+            if follower.room.ended:
+                follower.transport.close(CLOSE_SESSION_ENDED, "session ended")
+            else:
+                await follower.room.yroom.serve(follower)
+        finally:
+            await self._detach(follower)
+
+    async def _detach(self, follower: Follower) -> None:
+        room = follower.room
+        room.followers.discard(follower)
+        await room.forget(follower)
+        async with self._lock:
+            if room.followers or self.rooms.get(room.code) is not room:
+                return
+            del self.rooms[room.code]
+        await room.stop()
+        await self.service.release_session(room.code)
+
+    def track(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # store events (StoreListener) ---------------------------------------------------------------
+    async def on_store_event(self, event: StoreEvent) -> None:
+        room = self.rooms.get(event.code)
+        if room is not None:
+            room.notify(event)
+
+    async def on_store_resync(self, code: str) -> None:
+        room = self.rooms.get(code)
+        if room is not None:
+            room.reload()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "rooms": len(self.rooms),
+            "followers": sum(len(r.followers) for r in self.rooms.values()),
+            **self.counters,
+        }

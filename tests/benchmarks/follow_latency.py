@@ -1,0 +1,142 @@
+"""Push-to-follower latency of the follow room, one server (embedded store) and across two
+servers (Redis), next to the push-to-``update_available`` latency of the same pushes.
+
+    python tests/benchmarks/follow_latency.py [--pushes 200] [--out results/follow_latency.json]
+
+A teacher on server A pushes one cell; on server B (the same server for the embedded store) a
+Yjs follower (pycrdt Provider on /notebook-sync/room/<CODE>) waits until its document shows the
+pushed source, and a JSON student waits for ``update_available``. Latency = send of
+``push_cell`` to the follower's document change / to the notification, on one clock. Pushes
+are sequential (the next after both arrived): latency, not throughput. Loopback only; starts
+its own redis-server and Jupyter servers and stops them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from notebook_sync_ydoc.client import StudentClient, TeacherClient
+from notebook_sync_ydoc.follow_client import FollowClient
+from notebook_sync_ydoc.testing import JupyterServerProcess, free_port
+
+WARMUP = 20
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(latencies: list[float]) -> dict[str, float]:
+    return {
+        "n": len(latencies),
+        "median_ms": round(statistics.median(latencies), 3),
+        "p90_ms": round(percentile(latencies, 0.90), 3),
+        "p99_ms": round(percentile(latencies, 0.99), 3),
+        "max_ms": round(max(latencies), 3),
+    }
+
+
+async def measure(
+    a: JupyterServerProcess, b: JupyterServerProcess, pushes: int
+) -> dict[str, dict[str, float]]:
+    teacher: TeacherClient = await TeacherClient.connect(a.base_url, a.token)
+    code = (await teacher.create_session("bench"))["session_code"]
+    student: StudentClient = await StudentClient.connect(b.base_url, b.token)
+    await student.join(code, name="bench")
+    follower = await FollowClient.connect(b.base_url, code, student.student_key, token=b.token)
+    follow_ms: list[float] = []
+    notify_ms: list[float] = []
+    try:
+        for i in range(pushes + WARMUP):
+            source = f"x = {i}\nprint(x)\n"
+            started = time.perf_counter()
+
+            async def followed(s: str = source, t0: float = started) -> float:
+                await follower.wait_until(lambda: follower.sources().get("c") == s)
+                return (time.perf_counter() - t0) * 1000
+
+            async def notified(t0: float = started) -> float:
+                await student.next_message("update_available")
+                return (time.perf_counter() - t0) * 1000
+
+            await teacher.send({"type": "push_cell", "cell_id": "c", "content": {"source": source}})
+            f_ms, n_ms = await asyncio.gather(followed(), notified())
+            await teacher.next_message("push_ack")
+            if i >= WARMUP:
+                follow_ms.append(f_ms)
+                notify_ms.append(n_ms)
+    finally:
+        await follower.close()
+        await student.close()
+        await teacher.close()
+    return {"follower": summary(follow_ms), "update_available": summary(notify_ms)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pushes", type=int, default=200)
+    parser.add_argument("--out", default="results/follow_latency.json")
+    args = parser.parse_args()
+    if args.pushes < 100:
+        parser.error("--pushes must be at least 100 (the median of fewer says little)")
+    redis_bin = shutil.which("redis-server")
+    if redis_bin is None:
+        print("redis-server not found", file=sys.stderr)
+        return 1
+    results: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "pushes": args.pushes,
+    }
+    with tempfile.TemporaryDirectory(prefix="nbsync-follow-bench-") as tmp:
+        port = free_port()
+        redis = subprocess.Popen(
+            [redis_bin, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", tmp],
+            stdout=subprocess.DEVNULL,
+        )
+        servers: list[JupyterServerProcess] = []
+        try:
+            one = JupyterServerProcess(Path(tmp) / "one")
+            servers.append(one.start())
+            results["one_server_memory"] = asyncio.run(measure(one, one, args.pushes))
+            url = f"redis://127.0.0.1:{port}/0"
+            a = JupyterServerProcess(Path(tmp) / "a", options={"redis_url": url})
+            b = JupyterServerProcess(Path(tmp) / "b", options={"redis_url": url})
+            servers += [a.start(), b.start()]
+            results["two_servers_redis"] = asyncio.run(measure(a, b, args.pushes))
+        finally:
+            for server in servers:
+                server.stop()
+            redis.terminate()
+            redis.wait(10)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    for name in ("one_server_memory", "two_servers_redis"):
+        for what, r in results[name].items():
+            print(
+                f"{name:>18} {what:>16}: median {r['median_ms']:.2f} ms, p90 {r['p90_ms']:.2f} ms,"
+                f" p99 {r['p99_ms']:.2f} ms (max {r['max_ms']:.2f} ms, n={r['n']})"
+            )
+    print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
