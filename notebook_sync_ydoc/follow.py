@@ -317,7 +317,7 @@ class FollowRoom:
         self.log = log
         self.counters = counters
         self.client_id = _FIRST_CLIENT_ID + secrets.randbelow(_CLIENT_ID_LIMIT - _FIRST_CLIENT_ID)
-        self.doc = Doc(client_id=self.client_id)
+        self.doc: Doc[Any] = Doc(client_id=self.client_id)
         self.notebook = YNotebook(self.doc)
         self.yroom = YRoom(ready=True, ydoc=self.doc, log=log, exception_handler=self._yroom_error)
         self.yroom.on_message = self._read_only
@@ -402,6 +402,7 @@ class FollowRoom:
                         self.code,
                         delay,
                     )
+                    self._clear_document()  # the mirror may no longer match: start afresh
                 self._reload = self._roster_dirty = True
                 await asyncio.sleep(delay)  # backoff before the retry, not synchronisation
                 delay = min(delay * 2, RETRY_MAX)
@@ -534,6 +535,13 @@ class FollowRoom:
                 ycells.insert(i, self._ycell(cell))
                 shown.insert(i, cell)
         self._publish_awareness()
+
+    def _clear_document(self) -> None:
+        with self.doc.transaction(origin="notebook-sync"):
+            ycells = self.notebook.ycells
+            if len(ycells):
+                del ycells[0 : len(ycells)]
+        self.cells = []
 
     def _update(self, i: int, old: FollowCell, new: FollowCell) -> None:
         ycells = self.notebook.ycells

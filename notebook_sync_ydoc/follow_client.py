@@ -50,7 +50,7 @@ class FollowClient:
         self.ws = ws
         self._path = path
         self.timeout = timeout
-        self.doc = Doc()
+        self.doc: Doc[Any] = Doc()
         self.notebook = YNotebook(self.doc)
         self.awareness = Awareness(self.doc)
         self.frames: list[bytes] = []

@@ -429,3 +429,25 @@ async def test_lost_pubsub_message_reaches_the_follower_after_resync(
         timeout=20,
     )
     assert (await status(b))["follow"]["reloads"] > reloads, "delivered by the reload"
+
+
+@pytest.mark.redis
+async def test_store_outage_refuses_new_followers_with_503(
+    nbsync_server_factory: Factory, redis_server: Any, connect: Connector, follow: Any
+) -> None:
+    """Admission reads the store: with Redis down the handshake answers 503 (never a room
+    that silently shows nothing); a follower connected before keeps its document."""
+    server = nbsync_server_factory(redis_url=redis_server.url, redis_reconnect_delay=0.2)
+    teacher, code, (student,) = await classroom(connect, server)
+    await teacher.push_cell("a", "kept\n")
+    follower: FollowClient = await follow(server, code, student.student_key)
+    redis_server.stop()
+    with pytest.raises(HTTPClientError) as err:
+        await FollowClient.connect(
+            server.base_url, code, student.student_key, token=server.token, timeout=30
+        )
+    assert err.value.code == 503
+    assert follower.sources() == {"a": "kept\n"} and not follower.closed.is_set()
+    redis_server.start()
+    late: FollowClient = await follow(server, code, student.student_key, timeout=30)
+    assert late.sources() == {"a": "kept\n"}
