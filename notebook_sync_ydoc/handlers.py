@@ -99,21 +99,18 @@ class QueuedPeer:
         except WebSocketClosedError:
             self.closed = True
             return
-        if written.done():
-            self._flushed(written)
-        else:
-            self._unflushed += 1
-            written.add_done_callback(self._flushed_later)
+        stream = getattr(self._handler.ws_connection, "stream", None)
+        if stream is not None and not stream.writing():
+            # The socket took the whole frame: its write future is resolved, so the Task that
+            # write_message returned ends without error; nothing to count, nothing to retrieve.
+            return
+        self._unflushed += 1
+        written.add_done_callback(self._flushed_later)
 
     def _flushed_later(self, written: asyncio.Future[None]) -> None:
         self._unflushed -= 1
-        self._flushed(written)
-
-    def _flushed(self, written: asyncio.Future[None]) -> None:
-        if written.cancelled():
-            return
-        if written.exception() is not None:  # retrieved: closed while writing
-            self.closed = True
+        if not written.cancelled() and written.exception() is not None:
+            self.closed = True  # closed while writing (the exception is retrieved here)
 
     def stop(self) -> None:
         self.closed = True
