@@ -11,6 +11,9 @@ source scripts/setup.sh
 
 command -v redis-server >/dev/null 2>&1 || apt_install redis-server || true
 [ -x "${NBSYNC_CHROMIUM:-/usr/bin/chromium}" ] || apt_install chromium || true
+# validates docker-compose.yml (no engine needed; Docker cannot run on CI machines)
+{ docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; } \
+  || apt_install docker-compose || true
 
 log "ruff"
 "$VENV/bin/ruff" check notebook_sync_ydoc tests examples
