@@ -1,4 +1,4 @@
-"""Fixtures that run a real ``redis-server`` (never fakeredis, never mocks).
+"""Fixtures that run a real ``redis-server`` (never a fake Redis, never mocks).
 
 - ``redis_server``: a private server for this test (appendonly on), on a free loopback port in
   the test's tmp dir, with ``stop``/``kill``/``pause``/``restart``: for fault tests.
