@@ -14,6 +14,7 @@ import { SyncMemory } from './logic/storage';
 import { SessionManager } from './manager';
 import { AutoPushMode, browserStorage, StudentSession, TeacherSession } from './session';
 import { CellBarTracker } from './widgets/cellBar';
+import { FollowPanel } from './widgets/followPanel';
 import { SyncSidePanel } from './widgets/sidePanel';
 import { SyncStatusItem } from './widgets/statusItem';
 import { SyncToolbarItem } from './widgets/toolbar';
@@ -29,6 +30,7 @@ namespace CommandIDs {
   export const pushCell = 'notebook-sync:push-cell';
   export const toggleShared = 'notebook-sync:toggle-shared';
   export const openPanel = 'notebook-sync:open-panel';
+  export const follow = 'notebook-sync:follow-teacher';
 }
 
 class SyncWidgetExtension implements DocumentRegistry.IWidgetExtension<NotebookPanel, INotebookModel> {
@@ -88,8 +90,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     tracker.currentChanged.connect((_, panel) => manager.setCurrentPanel(panel));
     manager.setCurrentPanel(tracker.currentWidget);
 
-    const panelWidget = new SyncSidePanel(manager);
+    const followPanel = new FollowPanel(manager, app.serviceManager.serverSettings);
+    const panelWidget = new SyncSidePanel(manager, () => app.shell.activateById(followPanel.id));
     app.shell.add(panelWidget, 'right', { rank: 700 });
+    app.shell.add(followPanel, 'right', { rank: 701 });
 
     if (statusBar) {
       const item = new SyncStatusItem(manager, () => app.shell.activateById(panelWidget.id));
@@ -177,6 +181,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.openPanel, {
       label: 'Class Session: Show Panel',
       execute: () => app.shell.activateById(panelWidget.id)
+    });
+    app.commands.addCommand(CommandIDs.follow, {
+      label: 'Class Session: Follow Teacher',
+      caption: 'Show the teacher\u2019s shared cells live, read-only, and pull them from there',
+      execute: () => app.shell.activateById(followPanel.id)
     });
     if (palette) {
       for (const command of Object.values(CommandIDs)) {

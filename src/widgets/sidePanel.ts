@@ -34,7 +34,10 @@ function button(label: string, cls: string, onClick: () => void, accept = false)
 }
 
 export class SyncSidePanel extends Widget {
-  constructor(private _manager: SessionManager) {
+  constructor(
+    private _manager: SessionManager,
+    private _openFollow?: () => void
+  ) {
     super();
     this.id = 'notebook-sync-panel';
     this.title.icon = classroomIcon;
@@ -200,7 +203,14 @@ export class SyncSidePanel extends Widget {
     const actions = el('div', 'jp-nbsync-actions');
     const all = button('Pull all', 'jp-nbsync-pull-all', () => void pullAll(session), true);
     all.disabled = session.tracker.pullable().length === 0;
-    actions.append(all, button('Leave session', 'jp-nbsync-leave', () => void endSession(this._manager, session.panel)));
+    actions.appendChild(all);
+    if (this._openFollow) {
+      const open = this._openFollow;
+      const follow = button('Follow teacher', 'jp-nbsync-follow-open', () => open());
+      follow.title = 'Watch the teacher\u2019s shared cells live and pull them from there';
+      actions.appendChild(follow);
+    }
+    actions.appendChild(button('Leave session', 'jp-nbsync-leave', () => void endSession(this._manager, session.panel)));
     node.appendChild(actions);
   }
 

@@ -1,0 +1,251 @@
+/**
+ * The "Follow teacher" view model: the follow room's Yjs document (jupyter-ydoc's YNotebook
+ * schema) and the room's awareness state, set against what this student has pulled. Pure apart
+ * from reading Yjs types; unit-tested in node.
+ */
+import * as Y from 'yjs';
+
+/** The cell metadata key and awareness key owned by the room. */
+export const ROOM_KEY = 'notebook_sync';
+
+/** Close code of the follow room: the session ended (do not reconnect). */
+export const CLOSE_SESSION_ENDED = 4410;
+
+/** One cell as the room shows it. */
+export interface IRoomCell {
+  id: string;
+  cellType: string;
+  /** Empty for a locked cell (the room never carries its content). */
+  source: string;
+  locked: boolean;
+  /** The cell's seq in the room document (0 when unknown). */
+  seq: number;
+}
+
+export interface IRoomStudent {
+  student_id: string;
+  name: string;
+  online: boolean;
+}
+
+/** The room's own awareness state (`notebook_sync`): the teacher's side. */
+export interface IRoomState {
+  role: 'teacher';
+  session_code: string;
+  title: string;
+  status: string;
+  /** Pullable (shared, unlocked) cells: cell id -> seq. */
+  cells: Record<string, number>;
+  roster: IRoomStudent[];
+}
+
+/**
+ * How this student's notebook stands against a room cell:
+ * - `locked`: the teacher locked it; nothing to see or pull.
+ * - `new`: never pulled and not in the notebook (pulling adds it).
+ * - `behind`: the teacher has a newer version than the one pulled.
+ * - `current`: the student has the teacher's latest version.
+ * - `missing`: pulled before, up to date, but deleted from the notebook (can be added again).
+ */
+export type FollowCellStatus = 'locked' | 'new' | 'behind' | 'current' | 'missing';
+
+export interface IFollowCell extends IRoomCell {
+  /** Position among the room's cells (0-based). */
+  index: number;
+  /** The newest seq the teacher offers (awareness, else the document's). */
+  availableSeq: number;
+  /** The seq this student last pulled (0 = never). */
+  pulledSeq: number;
+  /** The student's notebook has a cell with this id. */
+  present: boolean;
+  status: FollowCellStatus;
+}
+
+export interface IFollowView {
+  title: string;
+  /** The room's session status ('active', 'ended'), or '' before its awareness arrives. */
+  status: string;
+  cells: IFollowCell[];
+  /** Cells with something to pull or add (`new` or `behind`). */
+  behind: number;
+  online: number;
+  students: number;
+}
+
+/** What the view needs to know about the student's own notebook and pulls. */
+export interface IStudentSide {
+  pulledSeq(cellId: string): number;
+  hasCell(cellId: string): boolean;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Array.isArray(value);
+}
+
+function num(value: unknown): number {
+  return typeof value === 'number' && isFinite(value) ? value : 0;
+}
+
+function text(value: unknown): string {
+  if (value instanceof Y.Text) {
+    return value.toString();
+  }
+  if (typeof value === 'string') {
+    return value;
+  }
+  if (Array.isArray(value)) {
+    // nbformat's multi-line form
+    return value.filter(v => typeof v === 'string').join('');
+  }
+  return '';
+}
+
+/** The cell's `metadata.notebook_sync`, whether metadata is a Y.Map or a plain object. */
+function roomMeta(metadata: unknown): Record<string, unknown> {
+  let value: unknown;
+  if (metadata instanceof Y.Map) {
+    value = metadata.get(ROOM_KEY);
+  } else if (isRecord(metadata)) {
+    value = metadata[ROOM_KEY];
+  }
+  if (value instanceof Y.Map) {
+    return value.toJSON() as Record<string, unknown>;
+  }
+  return isRecord(value) ? value : {};
+}
+
+/** Read one cell of the room document (null for something that is not a cell). */
+export function readRoomCell(cell: unknown): IRoomCell | null {
+  if (!(cell instanceof Y.Map)) {
+    return null;
+  }
+  const id = cell.get('id');
+  if (typeof id !== 'string' || !id) {
+    return null;
+  }
+  const type = cell.get('cell_type');
+  const meta = roomMeta(cell.get('metadata'));
+  const locked = meta.locked === true;
+  return {
+    id,
+    cellType: typeof type === 'string' && type ? type : 'code',
+    source: locked ? '' : text(cell.get('source')),
+    locked,
+    seq: num(meta.seq)
+  };
+}
+
+/** The room's cells in order (`ydoc.getArray('cells')`). */
+export function readRoomCells(doc: Y.Doc): IRoomCell[] {
+  const out: IRoomCell[] = [];
+  for (const item of doc.getArray<unknown>('cells').toArray()) {
+    const cell = readRoomCell(item);
+    if (cell) {
+      out.push(cell);
+    }
+  }
+  return out;
+}
+
+/**
+ * The room's own state among the awareness states: the only one carrying `notebook_sync` with
+ * role "teacher" (followers cannot publish that key). With `code`, it must be that session's.
+ */
+export function findRoomState(states: ReadonlyMap<number, unknown>, code?: string): IRoomState | null {
+  for (const state of states.values()) {
+    if (!isRecord(state)) {
+      continue;
+    }
+    const room = state[ROOM_KEY];
+    if (!isRecord(room) || room.role !== 'teacher') {
+      continue;
+    }
+    if (code && typeof room.session_code === 'string' && room.session_code !== code) {
+      continue;
+    }
+    const cells: Record<string, number> = {};
+    if (isRecord(room.cells)) {
+      for (const [id, seq] of Object.entries(room.cells)) {
+        cells[id] = num(seq);
+      }
+    }
+    const roster: IRoomStudent[] = Array.isArray(room.roster)
+      ? room.roster.filter(isRecord).map(s => ({
+          student_id: String(s.student_id ?? ''),
+          name: String(s.name ?? ''),
+          online: s.online === true
+        }))
+      : [];
+    return {
+      role: 'teacher',
+      session_code: typeof room.session_code === 'string' ? room.session_code : '',
+      title: typeof room.title === 'string' ? room.title : '',
+      status: typeof room.status === 'string' ? room.status : '',
+      cells,
+      roster
+    };
+  }
+  return null;
+}
+
+/** Set the room's cells against the student's notebook and pulls. */
+export function followView(cells: IRoomCell[], room: IRoomState | null, student: IStudentSide): IFollowView {
+  let behind = 0;
+  const out = cells.map((cell, index): IFollowCell => {
+    const offered = room ? room.cells[cell.id] : undefined;
+    // The document and the awareness arrive separately: trust the newer of the two.
+    const availableSeq = Math.max(cell.seq, offered ?? 0);
+    const pulledSeq = student.pulledSeq(cell.id);
+    const present = student.hasCell(cell.id);
+    let status: FollowCellStatus;
+    if (cell.locked) {
+      status = 'locked';
+    } else if (!present) {
+      status = pulledSeq > 0 && pulledSeq >= availableSeq ? 'missing' : 'new';
+    } else {
+      status = availableSeq > pulledSeq ? 'behind' : 'current';
+    }
+    if (status === 'new' || status === 'behind') {
+      behind++;
+    }
+    return { ...cell, index, availableSeq, pulledSeq, present, status };
+  });
+  return {
+    title: room?.title ?? '',
+    status: room?.status ?? '',
+    cells: out,
+    behind,
+    online: room ? room.roster.filter(s => s.online).length : 0,
+    students: room ? room.roster.length : 0
+  };
+}
+
+/** A short label of a cell's status, for the panel. */
+export function statusLabel(status: FollowCellStatus): string {
+  switch (status) {
+    case 'locked':
+      return 'locked';
+    case 'new':
+      return 'new';
+    case 'behind':
+      return 'update available';
+    case 'missing':
+      return 'deleted here';
+    default:
+      return 'up to date';
+  }
+}
+
+/** The pull button's label for a status, or null when there is nothing to pull. */
+export function actionLabel(status: FollowCellStatus): string | null {
+  switch (status) {
+    case 'new':
+      return 'Add';
+    case 'behind':
+      return 'Pull';
+    case 'missing':
+      return 'Add again';
+    default:
+      return null;
+  }
+}
