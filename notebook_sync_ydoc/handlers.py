@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
-import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -24,32 +22,6 @@ if TYPE_CHECKING:
 
 AUTH_RESOURCE = "notebook_sync"
 HARD_FRAME_LIMIT_FACTOR = 4  # frames up to this times max_message_bytes get an error, not a close
-
-
-# gc thresholds once the server is up: young collections rarer (a broadcast to N students makes a
-# few objects per student, most freed by reference counting before any collection runs), and
-# full collections rarer still. NOTEBOOK_SYNC_GC_TUNING=0 leaves the interpreter's defaults.
-GC_THRESHOLDS = (50_000, 20, 100)
-_gc_tuned = False
-
-
-def tune_gc_once() -> bool:
-    """At the first websocket connection (the server has started, its modules are imported):
-    collect once, then ``gc.freeze()`` what survives (the server's long-lived objects: modules,
-    classes, configuration) so that full collections no longer traverse it, and raise the
-    collection thresholds. Full collections of a big process pause every socket for 100+ ms;
-    this keeps them off the broadcast path. Returns whether it ran now."""
-    global _gc_tuned
-    if _gc_tuned:
-        return False
-    _gc_tuned = True
-    if os.environ.get("NOTEBOOK_SYNC_GC_TUNING", "1").lower() in ("0", "false", "no", "off"):
-        return False
-    gc.collect()
-    gc.freeze()
-    current = gc.get_threshold()
-    gc.set_threshold(*(max(a, b) for a, b in zip(current, GC_THRESHOLDS)))
-    return True
 
 
 class QueuedPeer:
@@ -157,7 +129,6 @@ class SyncWebSocketHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMix
     async def get(self, *args: Any, **kwargs: Any) -> None:
         await self.pre_get()
         await self.service.ensure_started()
-        tune_gc_once()
         result = super().get(*args, **kwargs)
         if result is not None:
             await result

@@ -98,6 +98,10 @@ class Room:
     teachers: set[Member] = field(default_factory=set)
     students: set[Member] = field(default_factory=set)
     roster_pending: bool = False
+    # The last record this server wrote per cell: a teacher's next push writes against its seq
+    # with no read first (a stale entry fails the store's seq check, and the push re-reads).
+    # Kept coherent by the session's events; gone with the room.
+    written: dict[str, CellRecord] = field(default_factory=dict)
 
     @property
     def members(self) -> list[Member]:
@@ -561,10 +565,13 @@ class SyncService:
         if sync_allowed is None:
             sync_allowed = (data.get("metadata") or {}).get("sync_allowed")
         index: int | None = data.get("index")
-        # The first read of the cell goes together with the session check (one round trip).
-        _session, current = await asyncio.gather(
-            self._active_session(member, code), self.store.get_cell(code, cell_id)
-        )
+        room = self.rooms.get(code)
+        current = room.written.get(cell_id) if room is not None else None
+        if current is None:
+            # The first read of the cell goes together with the session check (one round trip).
+            _session, current = await asyncio.gather(
+                self._active_session(member, code), self.store.get_cell(code, cell_id)
+            )
         for attempt in range(16):
             if attempt:
                 current = await self.store.get_cell(code, cell_id)
@@ -601,9 +608,14 @@ class SyncService:
                 record = await self.store.write_cell(code, write, current.seq if current else 0)
             except SeqConflict:
                 continue  # another push of this cell landed first: rebase on it
+            except SessionGone:
+                await self._active_session(member, code)  # says which: ended or not found
+                raise
             break
         else:
             raise ProtocolError("internal", "the cell is being pushed concurrently; try again")
+        if room is not None:
+            room.written[cell_id] = record
         self.counters["pushes"] += 1
         self._reply(member, message, {"type": "push_ack", "cell_id": cell_id, "seq": record.seq})
 
@@ -615,6 +627,9 @@ class SyncService:
         record = await self.store.set_sync_allowed(code, cell_id, allowed)
         if record is None:
             raise ProtocolError("cell_not_found", f"no cell {cell_id} in session {code}")
+        room = self.rooms.get(code)
+        if room is not None and cell_id in room.written:
+            room.written[cell_id] = record
         self._reply(
             member,
             message,
@@ -839,6 +854,12 @@ class SyncService:
                 member.peer.send_text(text)
                 await self._drop_room_member(member)
             return
+        written = room.written.get(event.cell_id) if event.cell_id is not None else None
+        if written is not None:  # keep this server's last-written records true to the store
+            if event.type == "sync" and event.seq == written.seq:
+                written.sync_allowed = bool(event.sync_allowed)
+            elif event.type != "cell" or event.seq != written.seq:
+                room.written.pop(written.cell_id, None)
         if event.type == "removed" and event.cell_id is not None:
             text = encode({"type": "cell_removed", "cell_id": event.cell_id, "seq": event.seq})
             for member in list(room.students):

@@ -247,3 +247,29 @@ async def test_password_never_logged_or_shown(
     assert secret not in str(status)
     assert secret not in server.log_text()
     assert "***" in server.log_text()
+
+
+async def test_two_teacher_tabs_on_two_servers_alternate_pushes(
+    nbsync_server_factory: Factory, redis_url: str, redis_prefix: str, connect: Connector
+) -> None:
+    """Each server writes a teacher's push against the last record it wrote; a push from the
+    other server in between is caught by the store's seq check and rebased, never lost."""
+    a, b = pair(nbsync_server_factory, redis_url, redis_prefix)
+    tab1: TeacherClient = await connect(a, TeacherClient)
+    code = (await tab1.create_session())["session_code"]
+    assert tab1.teacher_key is not None
+    tab2: TeacherClient = await connect(b, TeacherClient)
+    await tab2.resume_session(code, tab1.teacher_key)
+    seqs = []
+    for i in range(6):  # no waiting between them: server a's record is often stale
+        tab = tab1 if i % 2 == 0 else tab2
+        seqs.append((await tab.push_cell("c", f"x = {i}\n"))["seq"])
+    assert seqs == sorted(seqs) and len(set(seqs)) == 6
+    await tab2.toggle_sync("c", False)
+    again = await tab1.push_cell("c", "x = 5\n", sync_allowed=True)  # re-allow, same text
+    assert "unchanged" not in again, "server a saw the toggle from server b"
+    student: StudentClient = await connect(b, StudentClient)
+    await student.join(code)
+    await student.wait_for_update("c")
+    reply = await student.pull("c")
+    assert reply["content"]["source"] == "x = 5\n" and reply["seq"] == again["seq"]
