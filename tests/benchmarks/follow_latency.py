@@ -16,10 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,26 +24,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from procstat import latency_summary, machine  # tests/benchmarks is the script's own folder
+
 from notebook_sync_ydoc.client import StudentClient, TeacherClient
 from notebook_sync_ydoc.follow_client import FollowClient
 from notebook_sync_ydoc.testing import JupyterServerProcess, free_port
 
 WARMUP = 20
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def summary(latencies: list[float]) -> dict[str, float]:
-    return {
-        "n": len(latencies),
-        "median_ms": round(statistics.median(latencies), 3),
-        "p90_ms": round(percentile(latencies, 0.90), 3),
-        "p99_ms": round(percentile(latencies, 0.99), 3),
-        "max_ms": round(max(latencies), 3),
-    }
 
 
 async def measure(
@@ -82,7 +66,7 @@ async def measure(
         await follower.close()
         await student.close()
         await teacher.close()
-    return {"follower": summary(follow_ms), "update_available": summary(notify_ms)}
+    return {"follower": latency_summary(follow_ms), "update_available": latency_summary(notify_ms)}
 
 
 def main() -> int:
@@ -97,11 +81,7 @@ def main() -> int:
         print("redis-server not found", file=sys.stderr)
         return 1
     results: dict[str, Any] = {
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
+        "machine": machine(),
         "pushes": args.pushes,
     }
     with tempfile.TemporaryDirectory(prefix="nbsync-follow-bench-") as tmp:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,13 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from procstat import latency_summary, machine  # tests/benchmarks is the script's own folder
+
 from notebook_sync_ydoc.client import StudentClient, TeacherClient
 from notebook_sync_ydoc.testing import JupyterServerProcess, free_port
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def measure(a: JupyterServerProcess, b: JupyterServerProcess, pushes: int) -> list[float]:
@@ -53,15 +48,6 @@ async def measure(a: JupyterServerProcess, b: JupyterServerProcess, pushes: int)
     return latencies
 
 
-def summary(latencies: list[float]) -> dict[str, float]:
-    return {
-        "n": len(latencies),
-        "median_ms": round(statistics.median(latencies), 3),
-        "p99_ms": round(percentile(latencies, 0.99), 3),
-        "max_ms": round(max(latencies), 3),
-    }
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pushes", type=int, default=300)
@@ -72,11 +58,7 @@ def main() -> int:
         print("redis-server not found", file=sys.stderr)
         return 1
     results: dict[str, Any] = {
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": __import__("os").cpu_count(),
-        },
+        "machine": machine(),
         "pushes": args.pushes,
     }
     with tempfile.TemporaryDirectory(prefix="nbsync-bench-") as tmp:
@@ -89,12 +71,14 @@ def main() -> int:
         try:
             one = JupyterServerProcess(Path(tmp) / "one")
             servers.append(one.start())
-            results["one_server_memory"] = summary(asyncio.run(measure(one, one, args.pushes)))
+            results["one_server_memory"] = latency_summary(
+                asyncio.run(measure(one, one, args.pushes))
+            )
             url = f"redis://127.0.0.1:{port}/0"
             a = JupyterServerProcess(Path(tmp) / "a", options={"redis_url": url})
             b = JupyterServerProcess(Path(tmp) / "b", options={"redis_url": url})
             servers += [a.start(), b.start()]
-            results["two_servers_redis"] = summary(asyncio.run(measure(a, b, args.pushes)))
+            results["two_servers_redis"] = latency_summary(asyncio.run(measure(a, b, args.pushes)))
         finally:
             for server in servers:
                 server.stop()

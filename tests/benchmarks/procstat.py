@@ -93,3 +93,14 @@ def summarize(values: list[float], digits: int = 3) -> dict[str, Any]:
         "p99": round(percentile(values, 0.99), digits),
         "max": round(max(values), digits),
     }
+
+
+def latency_summary(latencies_ms: list[float]) -> dict[str, float]:
+    """The latency scripts' summary: n, median, p90, p99, max (ms)."""
+    return {
+        "n": len(latencies_ms),
+        "median_ms": round(statistics.median(latencies_ms), 3),
+        "p90_ms": round(percentile(latencies_ms, 0.90), 3),
+        "p99_ms": round(percentile(latencies_ms, 0.99), 3),
+        "max_ms": round(max(latencies_ms), 3),
+    }
