@@ -21,6 +21,10 @@ apt_install() {  # install Debian packages when we may (root with apt-get), else
 command -v node >/dev/null 2>&1 || apt_install nodejs npm || {
   log "Node.js is needed to build the JupyterLab frontend from a source checkout"; exit 1; }
 
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  log "$PYTHON is $("$PYTHON" -V 2>&1); notebook-sync-ydoc needs Python 3.11 or newer (PYTHON=python3.12 make ...)"
+  exit 1; }
+
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating $VENV"
   "$PYTHON" -m venv "$VENV"
