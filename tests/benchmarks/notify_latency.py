@@ -13,18 +13,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from procstat import latency_summary, machine  # tests/benchmarks is the script's own folder
+from procstat import (  # tests/benchmarks is the script's own folder
+    latency_summary,
+    machine,
+    one_server_and_two_via_redis,
+)
 
 from notebook_sync_ydoc.client import StudentClient, TeacherClient
-from notebook_sync_ydoc.testing import JupyterServerProcess, free_port
+from notebook_sync_ydoc.testing import JupyterServerProcess
 
 
 async def measure(a: JupyterServerProcess, b: JupyterServerProcess, pushes: int) -> list[float]:
@@ -53,37 +54,12 @@ def main() -> int:
     parser.add_argument("--pushes", type=int, default=300)
     parser.add_argument("--out", default="results/notify_latency.json")
     args = parser.parse_args()
-    redis_bin = shutil.which("redis-server")
-    if redis_bin is None:
-        print("redis-server not found", file=sys.stderr)
-        return 1
-    results: dict[str, Any] = {
-        "machine": machine(),
-        "pushes": args.pushes,
-    }
-    with tempfile.TemporaryDirectory(prefix="nbsync-bench-") as tmp:
-        port = free_port()
-        redis = subprocess.Popen(
-            [redis_bin, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", tmp],
-            stdout=subprocess.DEVNULL,
+    results: dict[str, Any] = {"machine": machine(), "pushes": args.pushes}
+    results.update(
+        one_server_and_two_via_redis(
+            lambda a, b: latency_summary(asyncio.run(measure(a, b, args.pushes)))
         )
-        servers: list[JupyterServerProcess] = []
-        try:
-            one = JupyterServerProcess(Path(tmp) / "one")
-            servers.append(one.start())
-            results["one_server_memory"] = latency_summary(
-                asyncio.run(measure(one, one, args.pushes))
-            )
-            url = f"redis://127.0.0.1:{port}/0"
-            a = JupyterServerProcess(Path(tmp) / "a", options={"redis_url": url})
-            b = JupyterServerProcess(Path(tmp) / "b", options={"redis_url": url})
-            servers += [a.start(), b.start()]
-            results["two_servers_redis"] = latency_summary(asyncio.run(measure(a, b, args.pushes)))
-        finally:
-            for server in servers:
-                server.stop()
-            redis.terminate()
-            redis.wait(10)
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

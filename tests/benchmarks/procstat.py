@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import statistics
-from typing import Any
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -104,3 +112,46 @@ def latency_summary(latencies_ms: list[float]) -> dict[str, float]:
         "p99_ms": round(percentile(latencies_ms, 0.99), 3),
         "max_ms": round(max(latencies_ms), 3),
     }
+
+
+def one_server_and_two_via_redis(
+    measure: Callable[[Any, Any], T], prefix: str = "nbsync-bench-"
+) -> dict[str, T]:
+    """Run ``measure(teacher_server, student_server)`` on one server (embedded store), then on
+    two servers sharing a fresh redis-server; both servers and Redis are stopped afterwards."""
+    from notebook_sync_ydoc.testing import JupyterServerProcess
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp, _redis(Path(tmp)) as url:
+        results: dict[str, T] = {}
+        servers: list[JupyterServerProcess] = []
+        try:
+            one = JupyterServerProcess(Path(tmp) / "one")
+            servers.append(one.start())
+            results["one_server_memory"] = measure(one, one)
+            a = JupyterServerProcess(Path(tmp) / "a", options={"redis_url": url})
+            b = JupyterServerProcess(Path(tmp) / "b", options={"redis_url": url})
+            servers += [a.start(), b.start()]
+            results["two_servers_redis"] = measure(a, b)
+        finally:
+            for server in servers:
+                server.stop()
+        return results
+
+
+@contextmanager
+def _redis(directory: Path) -> Iterator[str]:
+    from notebook_sync_ydoc.testing import free_port
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server not found on PATH")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(directory)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
