@@ -6,14 +6,13 @@
 import { ServerConnection } from '@jupyterlab/services';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
-import { Widget } from '@lumino/widgets';
 
 import { pullCell, restoreMissing } from '../actions';
 import { FollowRoom, FollowState } from '../follow';
 import { actionLabel, followView, IFollowCell, IStudentSide, statusLabel } from '../logic/follow';
 import { SessionManager } from '../manager';
 import { StudentSession, TeacherSession } from '../session';
-import { swapIfChanged } from './dom';
+import { el, RenderedPanel } from './dom';
 
 const SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">' +
@@ -31,17 +30,6 @@ const STATE_TEXT: Record<FollowState, string> = {
   closed: 'Closed by the server.'
 };
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (cls) {
-    node.className = cls;
-  }
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
-}
-
 /** The student's side of the view model, read from their session. */
 function studentSide(session: StudentSession): IStudentSide {
   return {
@@ -50,7 +38,7 @@ function studentSide(session: StudentSession): IStudentSide {
   };
 }
 
-export class FollowPanel extends Widget {
+export class FollowPanel extends RenderedPanel {
   constructor(
     private _manager: SessionManager,
     private _settings?: ServerConnection.ISettings
@@ -61,7 +49,7 @@ export class FollowPanel extends Widget {
     this.title.caption = 'Follow teacher';
     this.addClass('jp-nbsync-follow');
     _manager.changed.connect(this._onSessionsChanged, this);
-    _manager.cellsChanged.connect(() => this._schedule(), this);
+    _manager.cellsChanged.connect(() => this.scheduleRender(), this);
     // One listener for every button: the buttons are rebuilt on each render.
     this.node.addEventListener('click', this._onClick);
     this.render();
@@ -89,7 +77,7 @@ export class FollowPanel extends Widget {
     super.onAfterHide(msg);
     // Nobody is looking: do not keep a room open for nothing (it re-syncs when shown).
     this._closeRoom();
-    this._schedule();
+    this.scheduleRender();
   }
 
   private _student(): StudentSession | null {
@@ -110,10 +98,10 @@ export class FollowPanel extends Widget {
     }
     if (wanted && !this._room) {
       const fresh = new FollowRoom({ ...wanted, settings: this._settings });
-      fresh.changed.connect(() => this._schedule(), this);
+      fresh.changed.connect(() => this.scheduleRender(), this);
       this._room = fresh;
     }
-    this._schedule();
+    this.scheduleRender();
   }
 
   private _closeRoom(): void {
@@ -123,27 +111,7 @@ export class FollowPanel extends Widget {
     }
   }
 
-  private _schedule(): void {
-    if (this._pending || this.isDisposed) {
-      return;
-    }
-    this._pending = true;
-    requestAnimationFrame(() => {
-      this._pending = false;
-      if (!this.isDisposed) {
-        this.render();
-      }
-    });
-  }
-
-  render(): void {
-    const fresh = document.createElement('div');
-    fresh.className = this.node.className;
-    this._fill(fresh);
-    swapIfChanged(this.node, fresh);
-  }
-
-  private _fill(node: HTMLElement): void {
+  protected fill(node: HTMLElement): void {
     node.appendChild(el('h2', 'jp-nbsync-follow-title', 'Follow teacher'));
     const session = this._student();
     if (!session || session.status !== 'active') {
@@ -247,16 +215,15 @@ export class FollowPanel extends Widget {
       return;
     }
     this._busy.add(cellId);
-    this._schedule();
+    this.scheduleRender();
     const done =
       target.dataset.action === 'restore' ? restoreMissing(session, cellId) : pullCell(session, cellId);
     void done.finally(() => {
       this._busy.delete(cellId);
-      this._schedule();
+      this.scheduleRender();
     });
   };
 
   private _room: FollowRoom | null = null;
-  private _pending = false;
   private _busy = new Set<string>();
 }

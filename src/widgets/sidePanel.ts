@@ -2,13 +2,12 @@
  * The side panel: session state, the roster (teacher) or the pending updates (student).
  */
 import { LabIcon } from '@jupyterlab/ui-components';
-import { Widget } from '@lumino/widgets';
 
 import { endSession, joinSession, previewCell, pullAll, pullCell, restoreMissing, startSession } from '../actions';
 import { SessionManager } from '../manager';
 import { StudentSession, TeacherSession } from '../session';
 import { renderCode } from './dialogs';
-import { swapIfChanged } from './dom';
+import { el, RenderedPanel } from './dom';
 
 const SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">' +
@@ -16,24 +15,13 @@ const SVG =
 
 export const classroomIcon = new LabIcon({ name: 'notebook-sync-ydoc:classroom', svgstr: SVG });
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (cls) {
-    node.className = cls;
-  }
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
-}
-
 function button(label: string, cls: string, onClick: () => void, accept = false): HTMLButtonElement {
   const b = el('button', `jp-mod-styled ${accept ? 'jp-mod-accept' : 'jp-mod-reject'} ${cls}`, label);
   b.addEventListener('click', onClick);
   return b;
 }
 
-export class SyncSidePanel extends Widget {
+export class SyncSidePanel extends RenderedPanel {
   constructor(
     private _manager: SessionManager,
     private _openFollow?: () => void
@@ -43,30 +31,12 @@ export class SyncSidePanel extends Widget {
     this.title.icon = classroomIcon;
     this.title.caption = 'Class session';
     this.addClass('jp-nbsync-panel');
-    _manager.changed.connect(() => this._schedule(), this);
-    _manager.cellsChanged.connect(() => this._schedule(), this);
+    _manager.changed.connect(() => this.scheduleRender(), this);
+    _manager.cellsChanged.connect(() => this.scheduleRender(), this);
     this.render();
   }
 
-  private _schedule(): void {
-    if (this._pending) {
-      return;
-    }
-    this._pending = true;
-    requestAnimationFrame(() => {
-      this._pending = false;
-      this.render();
-    });
-  }
-
-  render(): void {
-    const fresh = document.createElement('div');
-    fresh.className = this.node.className;
-    this._fill(fresh);
-    swapIfChanged(this.node, fresh);
-  }
-
-  private _fill(node: HTMLElement): void {
+  protected fill(node: HTMLElement): void {
     node.appendChild(el('h2', 'jp-nbsync-panel-title', 'Class session'));
     const panel = this._manager.currentPanel;
     if (!panel) {
@@ -214,5 +184,4 @@ export class SyncSidePanel extends Widget {
     node.appendChild(actions);
   }
 
-  private _pending = false;
 }
