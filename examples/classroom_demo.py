@@ -17,7 +17,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from notebook_sync_ydoc.client import StudentClient, SyncError, TeacherClient
+from notebook_sync_ydoc.clients import StudentClient, SyncError, TeacherClient
 from notebook_sync_ydoc.testing import JupyterServerProcess
 
 INTRO = "# Circles\nToday we compute areas.\n"

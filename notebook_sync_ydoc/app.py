@@ -11,19 +11,13 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, List, Unicode, default
 
 from ._version import __version__
-from .engine import CellEngine, load_engine
-from .follow_handler import (
-    FOLLOW_ROUTE,
-    FollowUnavailableHandler,
-    FollowWebSocketHandler,
-    load_follow,
-)
-from .handlers import AUTH_RESOURCE, StatusHandler, SyncWebSocketHandler
-from .service import ServiceConfig, SyncService
+from .engines import CellEngine, load_engine
+from .session import ServiceConfig, SyncService
 from .store import Store, StoreTTL
+from .transport import AUTH_RESOURCE, routes
 
 if TYPE_CHECKING:
-    from .follow import FollowManager
+    from .follow.manager import FollowManager
 
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 # Collection thresholds once the server is up: young collections rarer (a broadcast to N students
@@ -177,6 +171,16 @@ class NotebookSyncExtensionApp(ExtensionApp):
         self.log.info("notebook-sync: embedded store (one server; set redis_url for many)")
         return MemoryStore(server_id=server_id, ttl=ttl)
 
+    def build_follow(self, service: SyncService) -> tuple[FollowManager | None, str]:
+        """The follow-room manager, or None and the reason it is not available."""
+        if not self.follow_rooms:
+            return None, "follow rooms switched off (follow_rooms=False)"
+        try:
+            from .follow.manager import FollowManager
+        except ImportError as exc:  # pycrdt / pycrdt-websocket / jupyter-ydoc missing or broken
+            return None, f"follow rooms unavailable ({exc.__class__.__name__}: {exc})"
+        return FollowManager(service, self.log), "follow rooms at /notebook-sync/room/<CODE> (Yjs)"
+
     def initialize_settings(self) -> None:
         if self.session_code_length < 6:
             raise ValueError("NotebookSyncExtensionApp.session_code_length must be at least 6")
@@ -194,36 +198,16 @@ class NotebookSyncExtensionApp(ExtensionApp):
             code_length=self.session_code_length,
         )
         self.service = SyncService(self.store, self.engine, config, self.log)
-        self.follow, self.follow_reason = load_follow(self.follow_rooms, self.service, self.log)
+        self.follow, self.follow_reason = self.build_follow(self.service)
         self.log.info("notebook-sync: %s", self.follow_reason)
         if self.follow is not None:
             self.follow.start()
 
     def initialize_handlers(self) -> None:
         assert self.service is not None
-        common: dict[str, Any] = {"service": self.service}
         self.handlers.extend(
-            [
-                (
-                    r"/notebook-sync/ws",
-                    SyncWebSocketHandler,
-                    {**common, "queue_size": self.send_queue_size},
-                ),
-                (r"/notebook-sync/status", StatusHandler, {**common, "app": self}),
-            ]
+            routes(self.service, self.status, self.follow, self.follow_reason, self.send_queue_size)
         )
-        if self.follow is not None:
-            self.handlers.append(
-                (
-                    FOLLOW_ROUTE,
-                    FollowWebSocketHandler,
-                    {"manager": self.follow, "queue_size": self.send_queue_size},
-                )
-            )
-        else:
-            self.handlers.append(
-                (FOLLOW_ROUTE, FollowUnavailableHandler, {"reason": self.follow_reason})
-            )
 
     def tune_gc(self) -> None:
         """Collect once, ``gc.freeze()`` what survives (modules, classes, configuration: the
@@ -275,6 +259,6 @@ class NotebookSyncExtensionApp(ExtensionApp):
                 "path": "/notebook-sync/room/<CODE>?key=<teacher or student key>",
                 **(self.follow.status() if self.follow is not None else {}),
             },
-            # clean YDoc merges whose CRDT text was corrected to the line merge (see crdt.py)
+            # clean YDoc merges whose CRDT text was corrected to the line merge (engines/ydoc_engine.py)
             "crdt_reconciled": int(getattr(self.engine, "reconciled", 0)),
         }

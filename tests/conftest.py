@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pytest
 
-from notebook_sync_ydoc.client import SyncConnection
+from notebook_sync_ydoc.clients import SyncConnection
 from notebook_sync_ydoc.testing import JupyterServerProcess
 
 pytest_plugins = ["redis_fixtures"]

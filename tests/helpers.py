@@ -8,7 +8,7 @@ import socket
 import struct
 from typing import Any, Callable
 
-from notebook_sync_ydoc.client import StudentClient, TeacherClient
+from notebook_sync_ydoc.clients import StudentClient, TeacherClient
 from notebook_sync_ydoc.testing import JupyterServerProcess
 
 Connector = Callable[..., Any]

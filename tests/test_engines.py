@@ -7,9 +7,10 @@ import logging
 
 import pytest
 
-from notebook_sync_ydoc.crdt import YDocEngine, cell_text, load_cell, state_vector
-from notebook_sync_ydoc.engine import MergeOutcome, PullInput, load_engine
-from notebook_sync_ydoc.fallback import JsonEngine
+from notebook_sync_ydoc.engines import JsonEngine, load_engine
+from notebook_sync_ydoc.engines.ydoc_engine import YDocEngine, cell_text, load_cell
+from notebook_sync_ydoc.engines.ytext import state_vector
+from notebook_sync_ydoc.merge import MergeOutcome, PullInput
 
 CELL = "".join(f"    value_{i} = compute({i})\n" for i in range(400))
 

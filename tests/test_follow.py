@@ -1,6 +1,6 @@
 """The follow room (issue 6): a live read-only Yjs view of a session, served with
 pycrdt-websocket at /notebook-sync/room/<CODE>. Real servers, real websockets; the follower is
-pycrdt's Provider (notebook_sync_ydoc.follow_client), as a browser's y-websocket would be."""
+pycrdt's Provider (notebook_sync_ydoc.clients.follow), as a browser's y-websocket would be."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from pycrdt import (
 )
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
-from notebook_sync_ydoc.client import StudentClient, TeacherClient
-from notebook_sync_ydoc.follow import CLOSE_SESSION_ENDED
-from notebook_sync_ydoc.follow_client import FollowClient, room_url
+from notebook_sync_ydoc.clients import StudentClient, TeacherClient
+from notebook_sync_ydoc.clients.follow import FollowClient, room_url
+from notebook_sync_ydoc.protocol import CLOSE_SESSION_ENDED
 from notebook_sync_ydoc.testing import JupyterServerProcess
 
 Factory = Callable[..., JupyterServerProcess]

@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from notebook_sync_ydoc.crdt import YDocEngine
-from notebook_sync_ydoc.engine import CellEngine, ConflictHunk, PullInput
-from notebook_sync_ydoc.fallback import JsonEngine
+from notebook_sync_ydoc.engines import CellEngine, JsonEngine
+from notebook_sync_ydoc.engines.ydoc_engine import YDocEngine
 from notebook_sync_ydoc.merge import (
+    ConflictHunk,
+    PullInput,
     apply_edits,
     diff_lines,
     merge3,

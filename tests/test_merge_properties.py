@@ -5,8 +5,8 @@ What is generated: a base of Python-like lines (``def func_N(x):``, ``    value_
 comments, ``    return value_N``) where every such line is unique (N comes from a per-example
 counter), plus repeated lines on purpose: blank lines and a bare ``    return``. Each side makes
 1-4 edits: modify a line (a new unique line), insert 1-3 lines (unique ones, blank lines or
-``    return``), delete 1-3 lines; no moves. Repeated lines make the LCS ambiguous; merge.py's diff
-follows git's xdiff (cleanup, bisection, hunk compaction), so git and merge.py align them
+``    return``), delete 1-3 lines; no moves. Repeated lines make the LCS ambiguous; merge/diff3.py's diff
+follows git's xdiff (cleanup, bisection, hunk compaction), so git and merge/diff3.py align them
 the same way and the comparison below is exact, repeated lines included.
 """
 
@@ -20,10 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notebook_sync_ydoc.crdt import YDocEngine, cell_text, load_cell
-from notebook_sync_ydoc.engine import PullInput
-from notebook_sync_ydoc.fallback import JsonEngine
-from notebook_sync_ydoc.merge import merge3, split_lines
+from notebook_sync_ydoc.engines import JsonEngine
+from notebook_sync_ydoc.engines.ydoc_engine import YDocEngine, cell_text, load_cell
+from notebook_sync_ydoc.merge import PullInput, merge3, split_lines
 
 SETTINGS = settings(
     max_examples=200,

@@ -13,7 +13,7 @@ from helpers import Connector, RawWebSocket, classroom
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from notebook_sync_ydoc.client import StudentClient, SyncConnection, SyncError, TeacherClient
+from notebook_sync_ydoc.clients import StudentClient, SyncConnection, SyncError, TeacherClient
 from notebook_sync_ydoc.testing import JupyterServerProcess
 
 

@@ -11,7 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from notebook_sync_ydoc.protocol import _FAST_ACCEPT, MessageValidator, ProtocolError, load_schema
+from notebook_sync_ydoc.protocol.validation import (
+    _FAST_ACCEPT,
+    MessageValidator,
+    ProtocolError,
+    load_schema,
+)
 
 SCHEMA = load_schema()
 VALIDATOR = MessageValidator(SCHEMA)

@@ -12,7 +12,7 @@ import pytest
 from helpers import Connector
 from redis_fixtures import RedisServer
 
-from notebook_sync_ydoc.client import StudentClient, SyncError, TeacherClient
+from notebook_sync_ydoc.clients import StudentClient, SyncError, TeacherClient
 from notebook_sync_ydoc.testing import JupyterServerProcess
 
 pytestmark = pytest.mark.redis

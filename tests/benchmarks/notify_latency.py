@@ -24,7 +24,7 @@ from procstat import (  # tests/benchmarks is the script's own folder
     one_server_and_two_via_redis,
 )
 
-from notebook_sync_ydoc.client import StudentClient, TeacherClient
+from notebook_sync_ydoc.clients import StudentClient, TeacherClient
 from notebook_sync_ydoc.testing import JupyterServerProcess
 
 

@@ -22,7 +22,8 @@ from pycrdt import Awareness, Doc, Provider, YMessageType, create_awareness_mess
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from .follow import METADATA_KEY, encode_awareness
+from ..follow.awareness import encode_awareness
+from ..protocol import METADATA_KEY
 
 DEFAULT_TIMEOUT = 10.0
 

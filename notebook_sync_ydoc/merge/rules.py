@@ -1,17 +1,54 @@
-"""JSON mode: the cell engine without CRDTs. Pulls follow DESIGN §5 on text with :mod:`.merge`.
+"""The pull rules (docs/architecture.md, "Merge rules"), in one place for both engines.
 
-:func:`plan_pull` holds the rules and is shared with the YDoc engine, so both modes decide
-the same status and source for every pull; the YDoc engine only adds the CRDT ``update``.
+:func:`plan_pull` decides every pull's status and source on text, with conflicts found by
+:func:`.diff3.merge3`; the YDoc engine only adds the CRDT ``update``, so both modes agree.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
-from .engine import ConflictHunk, MergeOutcome, PullInput, PullStatus
-from .merge import merge3
+from .diff3 import ConflictHunk, merge3
 
-__all__ = ["JsonEngine", "PullPlan", "plan_pull"]
+__all__ = [
+    "ConflictHunk",
+    "MergeOutcome",
+    "PullInput",
+    "PullPlan",
+    "PullStatus",
+    "Strategy",
+    "plan_pull",
+]
+
+PullStatus = Literal["fast_forward", "merged", "replaced", "kept", "conflict", "no_update"]
+Strategy = Literal["theirs", "mine"]
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    status: PullStatus
+    # The cell's new source for the student (for ``conflict`` and ``no_update``: mine, untouched).
+    source: str
+    base: str
+    mine: str
+    theirs: str
+    # YDoc mode: the CRDT update that brings a holder of the base state to ``source``.
+    update: bytes | None = None
+    conflicts: tuple[ConflictHunk, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class PullInput:
+    """Everything a pull needs. States are None in JSON mode, or for data a JSON-mode server
+    wrote; an engine that wants a state then builds it from the source."""
+
+    theirs_source: str
+    theirs_state: bytes | None
+    base_source: str | None  # None: never pulled
+    base_state: bytes | None
+    mine: str | None  # None: the student sent no local_source (mine = base)
+    strategy: Strategy | None = None
 
 
 @dataclass(frozen=True)
@@ -66,17 +103,3 @@ def plan_pull(request: PullInput) -> PullPlan:
     if result.text is not None:
         return plan("merged", result.text)
     return plan("conflict", mine, result.conflicts)
-
-
-class JsonEngine:
-    """JSON mode: pushes keep no CRDT state; pulls merge text (:func:`plan_pull`)."""
-
-    mode = "json"
-
-    def push(self, state: bytes | None, previous_source: str | None, source: str) -> bytes | None:
-        """JSON mode stores only the source: no state."""
-        return None
-
-    def pull(self, request: PullInput) -> MergeOutcome:
-        """DESIGN §5 on text; ``update`` is always None."""
-        return plan_pull(request).outcome()

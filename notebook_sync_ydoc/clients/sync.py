@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from .merge import text_edits
+from ..engines.ytext import edit_text
 
 if TYPE_CHECKING:
     from jupyter_ydoc import YNotebook
@@ -330,14 +330,8 @@ class StudentClient(SyncConnection):
 
     def _write_source(self, pos: int, new_source: str) -> None:
         text = self.notebook.ycells[pos]["source"]
-        old = str(text)
         with self.notebook.ydoc.transaction():
-            # pycrdt Text positions count UTF-8 bytes; edits come last-first, apply in order
-            for edit in text_edits(old, new_source, unit="utf-8"):
-                if edit.delete:
-                    del text[edit.position : edit.position + edit.delete]
-                if edit.insert:
-                    text.insert(edit.position, edit.insert)
+            edit_text(text, new_source)
 
     def _insert_position(self, cell_id: str) -> int:
         """Before the first teacher cell that comes later in the teacher's order; else the end."""

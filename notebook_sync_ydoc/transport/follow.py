@@ -1,7 +1,7 @@
-"""Transport of the follow rooms (:mod:`.follow`): ``/notebook-sync/room/<CODE>``.
+"""Transport of the follow rooms (:mod:`..follow`): ``/notebook-sync/room/<CODE>``.
 
-This module never imports pycrdt: the app calls :func:`load_follow`, which imports
-:mod:`.follow` (pycrdt, pycrdt-websocket, jupyter-ydoc) and says why when it cannot. Without it
+This module never imports pycrdt: the app builds the follow manager (pycrdt, pycrdt-websocket,
+jupyter-ydoc) and says why when it cannot. Without it
 the route answers ``404`` with the reason (:class:`FollowUnavailableHandler`) and
 ``/notebook-sync/status`` shows ``follow.available: false`` and the reason.
 
@@ -24,38 +24,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from typing import TYPE_CHECKING, Any
 
-from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized, ws_authenticated
-from jupyter_server.base.handlers import APIHandler, JupyterHandler
-from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
-from tornado.websocket import WebSocketClosedError, WebSocketHandler
+from tornado.websocket import WebSocketClosedError
 
-from .handlers import AUTH_RESOURCE
+from ..follow import Admission, FollowRefused
+from ..protocol import CLOSE_SLOW_CLIENT
+from .base import AUTH_RESOURCE, AuthorizedWebSocket
 
 if TYPE_CHECKING:
-    from .follow import Admission, Follower, FollowManager
-    from .service import SyncService
+    from ..follow.manager import FollowManager
+    from ..follow.room import Follower
 
 FOLLOW_ROUTE = r"/notebook-sync/room/(?P<code>[^/]+)"
 INCOMING_QUEUE = 64  # frames read ahead of the room (then Tornado stops reading: backpressure)
-
-
-def load_follow(
-    enabled: bool, service: SyncService, log: logging.Logger
-) -> tuple[FollowManager | None, str]:
-    """The follow-room manager, or None and the reason it is not available."""
-    if not enabled:
-        return None, "follow rooms switched off (follow_rooms=False)"
-    try:
-        from .follow import FollowManager
-    except ImportError as exc:  # pycrdt / pycrdt-websocket / jupyter-ydoc missing or broken
-        return None, f"follow rooms unavailable ({exc.__class__.__name__}: {exc})"
-    return FollowManager(service, log), "follow rooms at /notebook-sync/room/<CODE> (Yjs)"
 
 
 class TornadoChannel:
@@ -89,7 +75,7 @@ class TornadoChannel:
                 self._path,
                 self._outgoing.qsize(),
             )
-            self.close(1013, "send queue full; reconnect to catch up")
+            self.close(CLOSE_SLOW_CLIENT, "send queue full; reconnect to catch up")
 
     async def recv(self) -> bytes | None:
         if self.closed and self._incoming.empty():
@@ -125,12 +111,10 @@ class TornadoChannel:
                 return
 
 
-class FollowWebSocketHandler(
-    WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler
-):
+class FollowWebSocketHandler(AuthorizedWebSocket):
     """``/notebook-sync/room/<CODE>?key=...``: the Yjs follow room of one session."""
 
-    auth_resource = AUTH_RESOURCE
+    auth_action = "read"
 
     def initialize(  # type: ignore[override]
         self, name: str, manager: FollowManager, queue_size: int
@@ -146,22 +130,11 @@ class FollowWebSocketHandler(
     def max_message_size(self) -> int:
         return self.manager.service.config.max_message_bytes
 
-    async def pre_get(self) -> None:
-        user = self.current_user
-        allowed = await ensure_async(
-            self.authorizer.is_authorized(self, user, "read", AUTH_RESOURCE)
-        )
-        if not allowed:
-            raise web.HTTPError(403)
-
     @ws_authenticated
     async def get(self, code: str) -> None:
-        from .follow import FollowRefused
-
         await self.pre_get()
         await self.manager.service.ensure_started()
-        user = self.current_user
-        identity = str(getattr(user, "username", None) or user)
+        identity, _display, _groups = self.identity()
         key = self.get_query_argument("key", default="") or ""
         try:
             self.admission = await self.manager.admit(code, key, identity)
@@ -200,8 +173,7 @@ class FollowWebSocketHandler(
             await self.channel.feed(message)
 
     def on_close(self) -> None:
-        if self.ping_callback is not None:
-            self.ping_callback.stop()
+        super().on_close()
         if self.channel is not None:
             self.channel.connection_lost()
 
@@ -228,5 +200,4 @@ __all__ = [
     "FollowUnavailableHandler",
     "FollowWebSocketHandler",
     "TornadoChannel",
-    "load_follow",
 ]

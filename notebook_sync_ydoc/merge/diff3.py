@@ -1,4 +1,4 @@
-"""Line diff, three-way merge and minimal text edits, in pure Python (no pycrdt).
+"""Line diff and three-way merge, in pure Python (no pycrdt): a port of git's xdiff.
 
 - :func:`split_lines` splits on ``"\\n"`` only and keeps the line endings (``"\\r\\n"`` stays
   on its line); a final line without ``"\\n"`` is a line.
@@ -14,36 +14,39 @@
 - :func:`merge3` is diff3 with ``git merge-file --diff3`` semantics (merge level EAGER): a
   change of mine and a change of theirs conflict when their base ranges overlap or touch; one
   change made identically by both sides is clean.
-- :func:`text_edits` turns ``old`` into ``new`` with few, small edits (prefix/suffix trimmed,
-  then one edit per line hunk), in code points, UTF-8 bytes (pycrdt) or UTF-16 units (Yjs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, Union
-
-from .engine import ConflictHunk
+from typing import NamedTuple, Union
 
 __all__ = [
     "MAX_DIFF_COST",
-    "Edit",
+    "ConflictHunk",
     "Hunk",
     "Merge3Result",
-    "Unit",
-    "apply_edits",
     "diff_lines",
     "merge3",
     "split_lines",
-    "text_edits",
 ]
 
 #: Work budget of one line diff (diagonal steps of the bisection); past it the trimmed middle is
 #: one replace block. About 0.1 s of CPU; ordinary cell edits use a few hundred.
 MAX_DIFF_COST = 200_000
 
-Unit = Literal["codepoint", "utf-8", "utf-16"]
+
+@dataclass(frozen=True)
+class ConflictHunk:
+    """One conflicting region, in 0-based line numbers, end exclusive."""
+
+    base_start: int
+    base_end: int
+    mine_start: int
+    mine_end: int
+    theirs_start: int
+    theirs_end: int
 
 
 class Hunk(NamedTuple):
@@ -53,14 +56,6 @@ class Hunk(NamedTuple):
     old_end: int
     new_start: int
     new_end: int
-
-
-class Edit(NamedTuple):
-    """Delete ``delete`` units at ``position``, then insert ``insert`` there."""
-
-    position: int
-    delete: int
-    insert: str
 
 
 def split_lines(text: str) -> list[str]:
@@ -559,107 +554,3 @@ def merge3(base: str, mine: str, theirs: str, *, max_cost: int = MAX_DIFF_COST) 
         theirs_lines=tuple(t_lines),
         chunks=tuple(chunks),
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Text edits
-
-
-def _prefix_len(a: str, b: str) -> int:
-    lo, hi = 0, min(len(a), len(b))
-    while lo < hi:  # invariant: a[:lo] == b[:lo]
-        mid = (lo + hi + 1) // 2
-        if a[lo:mid] == b[lo:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _suffix_len(a: str, b: str, limit: int) -> int:
-    la, lb = len(a), len(b)
-    lo, hi = 0, limit
-    while lo < hi:  # invariant: the last lo characters are equal
-        mid = (lo + hi + 1) // 2
-        if a[la - mid : la - lo] == b[lb - mid : lb - lo]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _unit_len(text: str, unit: Unit) -> int:
-    if unit == "codepoint" or text.isascii():
-        return len(text)
-    if unit == "utf-8":
-        return len(text.encode("utf-8", "surrogatepass"))
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def text_edits(old: str, new: str, *, unit: Unit = "codepoint") -> list[Edit]:
-    """Edits that turn ``old`` into ``new``: common prefix and suffix trimmed (then widened to
-    whole lines), then one edit per line hunk of the middle, each trimmed again to the
-    characters that changed, so separate changes stay separate edits.
-
-    Positions index ``old`` in ``unit``s: ``"codepoint"`` (Python ``str``), ``"utf-8"`` (pycrdt
-    ``Text``) or ``"utf-16"`` (Yjs in the browser). Edits come in descending position order and
-    do not overlap: apply them in list order, each as "delete, then insert at the same position".
-    """
-    if old == new:
-        return []
-    pre = _prefix_len(old, new)
-    suf = _suffix_len(old, new, min(len(old), len(new)) - pre)
-    # Widen the middle to whole lines of both texts, so that the line diff sees the lines as
-    # they are and an inserted line lands at a line boundary (as the line merge places it).
-    pre = old.rfind("\n", 0, pre) + 1
-    tail_old, tail_new = len(old) - suf, len(new) - suf
-    if suf and not (
-        (tail_old == 0 or old[tail_old - 1] == "\n")
-        and (tail_new == 0 or new[tail_new - 1] == "\n")
-    ):
-        newline = old.find("\n", tail_old)  # the suffix then starts after its first newline
-        suf = 0 if newline < 0 else len(old) - newline - 1
-    old_mid = old[pre : len(old) - suf]
-    new_mid = new[pre : len(new) - suf]
-    pairs: list[tuple[int, str, str]] = []  # (offset in old_mid, old text, new text) per hunk
-    if "\n" not in old_mid[:-1] and "\n" not in new_mid[:-1]:
-        pairs.append((0, old_mid, new_mid))  # at most one line each: one hunk
-    else:
-        a_lines, b_lines = split_lines(old_mid), split_lines(new_mid)
-        a_pos = [0]
-        for line in a_lines:
-            a_pos.append(a_pos[-1] + len(line))
-        b_pos = [0]
-        for line in b_lines:
-            b_pos.append(b_pos[-1] + len(line))
-        for h in diff_lines(a_lines, b_lines):
-            pairs.append(
-                (
-                    a_pos[h.old_start],
-                    old_mid[a_pos[h.old_start] : a_pos[h.old_end]],
-                    new_mid[b_pos[h.new_start] : b_pos[h.new_end]],
-                )
-            )
-    spans: list[tuple[int, int, str]] = []  # (start, end) in old, code points; inserted text
-    for offset, a_text, b_text in pairs:
-        p = _prefix_len(a_text, b_text)
-        s = _suffix_len(a_text, b_text, min(len(a_text), len(b_text)) - p)
-        start = pre + offset + p
-        spans.append((start, start + len(a_text) - p - s, b_text[p : len(b_text) - s]))
-    if unit == "codepoint" or old.isascii():
-        return [Edit(s, e - s, ins) for s, e, ins in reversed(spans)]
-    edits: list[Edit] = []
-    cp = units = 0
-    for s, e, ins in spans:  # ascending: convert positions incrementally
-        units += _unit_len(old[cp:s], unit)
-        edits.append(Edit(units, _unit_len(old[s:e], unit), ins))
-        cp = s
-    edits.reverse()
-    return edits
-
-
-def apply_edits(text: str, edits: Sequence[Edit]) -> str:
-    """Apply :func:`text_edits` output (code point units) to ``text``."""
-    for pos, delete, insert in edits:
-        text = text[:pos] + insert + text[pos + delete :]
-    return text

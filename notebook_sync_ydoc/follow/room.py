@@ -1,6 +1,6 @@
 """Follow rooms: a live, read-only view of a session's shared cells over the Yjs protocol.
 
-``/notebook-sync/room/<CODE>`` (see :mod:`.follow_handler`) serves, per session, a
+``/notebook-sync/room/<CODE>`` (see :mod:`..transport.follow`) serves, per session, a
 pycrdt-websocket :class:`~pycrdt.websocket.YRoom` whose document follows jupyter-ydoc's
 ``YNotebook`` schema: the teacher's shared cells in the session's order (``index``, then
 ``seq``), each with ``id``, ``cell_type`` and ``source``. A locked cell (``sync_allowed`` false)
@@ -32,17 +32,14 @@ a ``notebook_sync`` key: the only state carrying that key is the room's.
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from jupyter_ydoc import YNotebook
 from pycrdt import (
     Doc,
-    Encoder,
     Map,
     Text,
     YMessageType,
@@ -51,31 +48,17 @@ from pycrdt import (
 )
 from pycrdt.websocket import YRoom
 
-from .merge import text_edits
-from .protocol import SESSION_CODE_ALPHABET, ProtocolError
-from .service import JoinLimiter, hash_key, student_id_for
-from .store import CellIndexEntry, CellRecord, StoreEvent, StoreUnavailable
+from ..engines.ytext import edit_text
+from ..protocol import CLOSE_SESSION_ENDED, METADATA_KEY
+from ..store import CellIndexEntry, CellRecord, StoreEvent, StoreUnavailable
+from .admission import Admission
+from .awareness import QUERY_AWARENESS, AwarenessEntry, encode_awareness, parse_awareness_message
 
 if TYPE_CHECKING:
-    from .service import SyncService
+    from ..session import SyncService
 
-__all__ = [
-    "CLOSE_SESSION_ENDED",
-    "CLOSE_SHUTDOWN",
-    "METADATA_KEY",
-    "Admission",
-    "FollowCell",
-    "FollowManager",
-    "FollowRefused",
-    "FollowRoom",
-    "FollowTransport",
-    "Follower",
-]
+__all__ = ["FollowCell", "FollowRoom", "FollowTransport", "Follower"]
 
-METADATA_KEY = "notebook_sync"  # cell metadata and awareness key owned by the room
-CLOSE_SESSION_ENDED = 4410  # websocket close code: the session ended (do not reconnect)
-CLOSE_SHUTDOWN = 1001  # the server is going away (reconnect later)
-QUERY_AWARENESS = 3  # y-protocols message type: "send me every awareness state"
 EMPTY_UPDATE = b"\x00\x00"
 MAX_CLIENT_IDS = 4  # awareness client ids one connection may speak for
 MAX_AWARENESS_BYTES = 16 * 1024  # a follower's awareness frame (it is sent to every follower)
@@ -84,20 +67,9 @@ RETRY_MIN, RETRY_MAX = 0.2, 5.0  # seconds before retrying a failed load (doubli
 _FIRST_CLIENT_ID = 1 << 10
 _CLIENT_ID_LIMIT = 1 << 32  # Yjs client ids are unsigned 32-bit in browsers
 
-Role = Literal["teacher", "student"]
-
-
-class FollowRefused(Exception):
-    """A connection may not follow: ``status`` is the HTTP status of the refused handshake."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
 
 class FollowTransport(Protocol):
-    """One websocket, as the transport (:mod:`.follow_handler`) provides it."""
+    """One websocket, as the transport (:mod:`..transport.follow`) provides it."""
 
     @property
     def path(self) -> str: ...
@@ -109,17 +81,6 @@ class FollowTransport(Protocol):
         """The next binary frame, or None once the connection is closed."""
 
     def close(self, code: int, reason: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class Admission:
-    """Who may follow: the session and the member's role (never the key itself)."""
-
-    code: str
-    role: Role
-    student_id: str | None
-    name: str
-    identity: str
 
 
 @dataclass(frozen=True)
@@ -146,74 +107,6 @@ class FollowCell:
         if not record.sync_allowed:
             return cls(record.cell_id, record.cell_type, record.seq, record.index, True, "")
         return cls(record.cell_id, record.cell_type, record.seq, record.index, False, record.source)
-
-
-# --------------------------------------------------------------------------------------------
-# awareness wire format: varUint(n) then n * (varUint client, varUint clock, varString state)
-
-
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def var_uint(self) -> int:
-        value = shift = 0
-        for _ in range(8):  # 56 bits: more than any Yjs number
-            byte = self.data[self.pos]  # IndexError on truncated input
-            self.pos += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                return value
-        raise ValueError("varUint too long")
-
-    def var_bytes(self) -> bytes:
-        length = self.var_uint()
-        end = self.pos + length
-        if end > len(self.data):
-            raise ValueError("truncated")
-        chunk = self.data[self.pos : end]
-        self.pos = end
-        return chunk
-
-
-AwarenessEntry = tuple[int, int, "dict[str, Any] | None"]
-
-
-def parse_awareness_message(message: bytes) -> list[AwarenessEntry]:
-    """The entries of an awareness message (type byte included). Raises ValueError."""
-    try:
-        outer = _Reader(message)
-        if outer.var_uint() != YMessageType.AWARENESS:
-            raise ValueError("not an awareness message")
-        reader = _Reader(outer.var_bytes())
-        entries: list[AwarenessEntry] = []
-        for _ in range(reader.var_uint()):
-            client_id = reader.var_uint()
-            clock = reader.var_uint()
-            text = reader.var_bytes().decode("utf-8")
-            state = json.loads(text) if text else None
-            if state is not None and not isinstance(state, dict):
-                raise ValueError("an awareness state must be an object or null")
-            entries.append((client_id, clock, state))
-        return entries
-    except (IndexError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"malformed awareness message: {exc}") from exc
-
-
-def encode_awareness(entries: list[AwarenessEntry]) -> bytes:
-    """An awareness *update* (without the message type) of ``entries``."""
-    encoder = Encoder()
-    encoder.write_var_uint(len(entries))
-    for client_id, clock, state in entries:
-        encoder.write_var_uint(client_id)
-        encoder.write_var_uint(clock)
-        encoder.write_var_string(json.dumps(state, separators=(",", ":")))
-    return encoder.to_bytes()
-
-
-# --------------------------------------------------------------------------------------------
 
 
 class Follower:
@@ -552,11 +445,7 @@ class FollowRoom:
         if old.source != new.source:
             text = ycell["source"]
             assert isinstance(text, Text)
-            for edit in text_edits(old.source, new.source, unit="utf-8"):
-                if edit.delete:
-                    del text[edit.position : edit.position + edit.delete]
-                if edit.insert:
-                    text.insert(edit.position, edit.insert)
+            edit_text(text, new.source)
         if (old.seq, old.locked) != (new.seq, new.locked):
             metadata = ycell["metadata"]
             assert isinstance(metadata, Map)
@@ -633,154 +522,3 @@ class FollowRoom:
 
 def _cell_meta(cell: FollowCell) -> dict[str, Any]:
     return {"locked": cell.locked, "seq": float(cell.seq)}
-
-
-class FollowManager:
-    """The follow rooms of this server: admission, rooms by code, store events to rooms.
-
-    ``start()`` registers with the service; ``stop()`` closes every follower and room."""
-
-    def __init__(
-        self, service: SyncService, log: logging.Logger, *, load_timeout: float = 10.0
-    ) -> None:
-        self.service = service
-        self.log = log
-        self.load_timeout = load_timeout
-        self.rooms: dict[str, FollowRoom] = {}
-        self.counters: dict[str, int] = dict.fromkeys(
-            ("admitted", "refused", "reloads", "dropped_updates", "dropped_awareness"), 0
-        )
-        self._lock = asyncio.Lock()
-        self._limiter = JoinLimiter(service.config.join_failures_per_minute)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._remove_listener: Callable[[], None] | None = None
-
-    def start(self) -> None:
-        if self._remove_listener is None:
-            self._remove_listener = self.service.add_event_listener(self)
-
-    async def stop(self) -> None:
-        if self._remove_listener is not None:
-            self._remove_listener()
-            self._remove_listener = None
-        for room in list(self.rooms.values()):
-            for follower in list(room.followers):
-                follower.transport.close(CLOSE_SHUTDOWN, "server shutting down")
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        for code, room in list(self.rooms.items()):
-            del self.rooms[code]
-            await room.stop()
-
-    # admission ----------------------------------------------------------------------------------
-    async def admit(self, code: str, key: str, identity: str) -> Admission:
-        """Check that ``key`` is the teacher key or a student key of session ``code``.
-        Raises :class:`FollowRefused` (403 wrong or missing key, 404 no such session, 410
-        ended, 429 too many failures, 503 store unavailable). Never logs the key."""
-        now = self.service.clock()
-        code = code.upper()
-        try:
-            self._limiter.check(identity, now)
-        except ProtocolError as exc:  # rate_limited
-            self.counters["refused"] += 1
-            raise FollowRefused(429, exc.message) from exc
-        try:
-            admission = await self._check(code, key, identity)
-        except FollowRefused as refused:
-            self.counters["refused"] += 1
-            if refused.status in (403, 404):
-                self._limiter.failed(identity, now)
-            raise
-        except StoreUnavailable as exc:
-            self.counters["refused"] += 1
-            raise FollowRefused(503, "the session store is unreachable") from exc
-        self.counters["admitted"] += 1
-        return admission
-
-    async def _check(self, code: str, key: str, identity: str) -> Admission:
-        if not code or len(code) > 32 or any(c not in SESSION_CODE_ALPHABET for c in code):
-            raise FollowRefused(404, "no such session")
-        if not key:
-            raise FollowRefused(403, "a session key is required (query parameter key)")
-        session = await self.service.store.get_session(code)
-        if session is None:
-            raise FollowRefused(404, "no such session")
-        if session.status == "ended":
-            raise FollowRefused(410, "the session has ended")
-        if hmac.compare_digest(hash_key(key), session.teacher_key_hash):
-            return Admission(code, "teacher", None, "Teacher", identity)
-        student = await self.service.store.get_student(code, student_id_for(key))
-        if student is None:
-            raise FollowRefused(403, "that key does not belong to this session")
-        return Admission(code, "student", student.student_id, student.name, identity)
-
-    # followers ----------------------------------------------------------------------------------
-    async def attach(self, admission: Admission, transport: FollowTransport) -> Follower:
-        """The follower's place in its session's room (started on first use), once the room
-        has loaded (bounded by ``load_timeout``; it fills in later if the store is slow)."""
-        code = admission.code
-        async with self._lock:
-            room = self.rooms.get(code)
-            if room is None:
-                await self.service.hold_session(code)  # subscribed before the first read
-                room = FollowRoom(code, self.service, self.log, self.counters)
-                self.rooms[code] = room
-                try:
-                    await room.start()
-                except BaseException:
-                    del self.rooms[code]
-                    await room.stop()
-                    await self.service.release_session(code)
-                    raise
-            follower = Follower(room, admission, transport)
-            room.followers.add(follower)
-        try:
-            await asyncio.wait_for(room.loaded.wait(), self.load_timeout)
-        except asyncio.TimeoutError:
-            self.log.warning("notebook-sync: follow room %s not loaded yet; serving anyway", code)
-        return follower
-
-    async def serve(self, follower: Follower) -> None:
-        """Serve one follower until its connection closes, then detach it."""
-        try:
-            if follower.room.ended:
-                follower.transport.close(CLOSE_SESSION_ENDED, "session ended")
-            else:
-                await follower.room.yroom.serve(follower)
-        finally:
-            await self._detach(follower)
-
-    async def _detach(self, follower: Follower) -> None:
-        room = follower.room
-        room.followers.discard(follower)
-        await room.forget(follower)
-        async with self._lock:
-            if room.followers or self.rooms.get(room.code) is not room:
-                return
-            del self.rooms[room.code]
-        await room.stop()
-        await self.service.release_session(room.code)
-
-    def track(self, task: asyncio.Task[None]) -> None:
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    # store events (StoreListener) ---------------------------------------------------------------
-    async def on_store_event(self, event: StoreEvent) -> None:
-        room = self.rooms.get(event.code)
-        if room is not None:
-            room.notify(event)
-
-    async def on_store_resync(self, code: str) -> None:
-        room = self.rooms.get(code)
-        if room is not None:
-            room.reload()
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "rooms": len(self.rooms),
-            "followers": sum(len(r.followers) for r in self.rooms.values()),
-            **self.counters,
-        }

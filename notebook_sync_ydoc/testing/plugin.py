@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import pytest
 
-from .testing import JupyterServerProcess
+from .server import JupyterServerProcess
 
 ServerFactory = Callable[..., JupyterServerProcess]
 

@@ -1,5 +1,5 @@
 """Run a real ``jupyter server`` with the extension as a child process: for tests, benchmarks
-and the classroom demo. (The pytest fixtures around it are in :mod:`.pytest_plugin`.)"""
+and the classroom demo. (The pytest fixtures around it are in :mod:`.plugin`.)"""
 
 from __future__ import annotations
 

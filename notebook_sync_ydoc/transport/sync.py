@@ -1,26 +1,18 @@
-"""Transport only: the websocket and status handlers. The use cases live in service.py."""
+"""``/notebook-sync/ws``: the sync socket (Tornado only; the use cases are :mod:`..session`)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from jupyter_core.utils import ensure_async
-from jupyter_server.auth.decorator import authorized, ws_authenticated
-from jupyter_server.base.handlers import APIHandler, JupyterHandler
-from jupyter_server.base.websocket import WebSocketMixin
-from jupyter_server.extension.handler import ExtensionHandlerMixin
-from tornado import web
-from tornado.websocket import WebSocketClosedError, WebSocketHandler
+from jupyter_server.auth.decorator import ws_authenticated
+from tornado.websocket import WebSocketClosedError
 
-from .service import Member, SyncService
+from ..protocol import CLOSE_SLOW_CLIENT
+from ..session import Member, SyncService
+from .base import AuthorizedWebSocket
 
-if TYPE_CHECKING:
-    from .app import NotebookSyncExtensionApp
-
-AUTH_RESOURCE = "notebook_sync"
 HARD_FRAME_LIMIT_FACTOR = 4  # frames up to this times max_message_bytes get an error, not a close
 
 
@@ -64,7 +56,7 @@ class QueuedPeer:
                 self._unflushed,
             )
             self.stop()
-            self._handler.close(1013, "send queue full; reconnect to catch up")
+            self._handler.close(CLOSE_SLOW_CLIENT, "send queue full; reconnect to catch up")
             return
         try:
             written = self._handler.write_message(text)
@@ -88,20 +80,11 @@ class QueuedPeer:
         self.closed = True
 
 
-def _groups_of(user: Any) -> frozenset[str]:
-    """JupyterHub users carry their groups (``hub_user``); other identity providers may not."""
-    hub_user = getattr(user, "hub_user", None)
-    if isinstance(hub_user, dict):
-        groups = hub_user.get("groups") or []
-        return frozenset(str(g) for g in groups)
-    return frozenset(str(g) for g in (getattr(user, "groups", None) or []))
+class SyncWebSocketHandler(AuthorizedWebSocket):
+    """``/notebook-sync/ws``: JSON text frames; the connection is handed to the session service
+    (:meth:`.SyncService.connect`, one :meth:`~.SyncService.handle` per frame)."""
 
-
-class SyncWebSocketHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler):
-    """``/notebook-sync/ws``: JSON text frames, Jupyter authentication, Jupyter's origin rules
-    (WebSocketMixin.check_origin: same host, or allow_origin / allow_origin_pat)."""
-
-    auth_resource = AUTH_RESOURCE
+    auth_action = "write"
 
     def initialize(  # type: ignore[override]
         self, name: str, service: SyncService, queue_size: int
@@ -117,14 +100,6 @@ class SyncWebSocketHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMix
         # Tornado closes the connection above this; below it, service.handle answers too_large.
         return self.service.config.max_message_bytes * HARD_FRAME_LIMIT_FACTOR
 
-    async def pre_get(self) -> None:
-        user = self.current_user
-        allowed = await ensure_async(
-            self.authorizer.is_authorized(self, user, "write", AUTH_RESOURCE)
-        )
-        if not allowed:
-            raise web.HTTPError(403)
-
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
         await self.pre_get()
@@ -135,10 +110,8 @@ class SyncWebSocketHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMix
 
     def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         super().open(*args, **kwargs)
-        user = self.current_user
-        identity = str(getattr(user, "username", None) or user)
-        display = str(getattr(user, "display_name", None) or getattr(user, "name", "") or identity)
-        self.peer = QueuedPeer(self, identity, display, _groups_of(user), self.queue_size)
+        identity, display, groups = self.identity()
+        self.peer = QueuedPeer(self, identity, display, groups, self.queue_size)
         self.peer.start()
         self.member = self.service.connect(self.peer)
 
@@ -147,8 +120,7 @@ class SyncWebSocketHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMix
             await self.service.handle(self.member, message)
 
     def on_close(self) -> None:
-        if self.ping_callback is not None:
-            self.ping_callback.stop()
+        super().on_close()
         if self.peer is not None:
             self.peer.stop()
         if self.member is not None:
@@ -157,27 +129,4 @@ class SyncWebSocketHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMix
             self.service.track(task)
 
 
-class StatusHandler(ExtensionHandlerMixin, APIHandler):
-    """``GET /notebook-sync/status``: version, mode, store kind and health, counts."""
-
-    auth_resource = AUTH_RESOURCE
-
-    def initialize(  # type: ignore[override]
-        self, name: str, service: SyncService, app: NotebookSyncExtensionApp
-    ) -> None:
-        super().initialize(name)
-        self.service = service
-        self.app = app
-
-    @web.authenticated
-    @authorized
-    async def get(self) -> None:
-        await self.service.ensure_started()
-        status = self.app.status()
-        health = await self.service.store_health()
-        status["store"] = health
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(status))
-
-
-__all__ = ["AUTH_RESOURCE", "JupyterHandler", "StatusHandler", "SyncWebSocketHandler"]
+__all__ = ["QueuedPeer", "SyncWebSocketHandler"]

@@ -149,14 +149,3 @@ def as_text(value: str | list[str] | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return "".join(value)
-
-
-def error_message(code: str, message: str, req_id: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if req_id is not None:
-        out["req_id"] = req_id
-    return out
-
-
-def encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)

@@ -12,14 +12,12 @@ Client ids:
   teacher state. ``MergeOutcome.update`` is therefore only valid for a holder of exactly the
   base state (as the interface says), not for a document that already took an earlier update.
 
-Pulls decide status and source with :func:`.fallback.plan_pull` (the JSON-mode rules, conflicts
+Pulls decide status and source with :func:`..merge.plan_pull` (the JSON-mode rules, conflicts
 by line diff3), so both modes agree. A merge forks the base document, applies base -> mine as
 line-level student edits, then the teacher's delta, and reads the text. Where that CRDT text
 differs from the diff3 text (the teacher's history edited a line and reverted it while the
 student edited it, say), the document is edited to the diff3 text so that ``update`` stays a
 valid CRDT update, and :attr:`YDocEngine.reconciled` counts it.
-
-pycrdt Text positions count UTF-8 bytes, so edits are made with ``text_edits(unit="utf-8")``.
 """
 
 from __future__ import annotations
@@ -28,9 +26,8 @@ import secrets
 
 import pycrdt
 
-from .engine import MergeOutcome, PullInput
-from .fallback import PullPlan, plan_pull
-from .merge import text_edits
+from ..merge import MergeOutcome, PullInput, PullPlan, plan_pull
+from .ytext import edit_text, state_vector
 
 __all__ = [
     "REPAIR_CLIENT_ID",
@@ -41,7 +38,6 @@ __all__ = [
     "cell_text",
     "load_cell",
     "set_text",
-    "state_vector",
 ]
 
 SOURCE_KEY = "source"
@@ -51,29 +47,6 @@ SYNTHETIC_CLIENT_ID = 3
 _RESERVED = (STUDENT_CLIENT_ID, REPAIR_CLIENT_ID, SYNTHETIC_CLIENT_ID)
 _FIRST_TEACHER_ID = 1 << 10
 _ID_LIMIT = 1 << 32  # Yjs client ids are unsigned 32-bit
-
-
-def state_vector(doc_state: bytes) -> dict[int, int]:
-    """client id -> clock of an encoded state vector (``Doc.get_state()``)."""
-    pos = 0
-
-    def var_uint() -> int:
-        nonlocal pos
-        value = shift = 0
-        while True:
-            byte = doc_state[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                return value
-
-    count = var_uint()
-    result: dict[int, int] = {}
-    for _ in range(count):
-        client = var_uint()
-        result[client] = var_uint()
-    return result
 
 
 def load_cell(state: bytes | None, client_id: int) -> pycrdt.Doc:
@@ -93,17 +66,8 @@ def set_text(doc: pycrdt.Doc, source: str) -> bool:
     """Edit the document's source to ``source`` with minimal edits, in one transaction.
 
     Returns whether anything changed."""
-    text = doc.get(SOURCE_KEY, type=pycrdt.Text)
-    edits = text_edits(str(text), source, unit="utf-8")
-    if not edits:
-        return False
     with doc.transaction():
-        for edit in edits:  # descending positions: apply in order
-            if edit.delete:
-                del text[edit.position : edit.position + edit.delete]
-            if edit.insert:
-                text.insert(edit.position, edit.insert)
-    return True
+        return edit_text(doc.get(SOURCE_KEY, type=pycrdt.Text), source)
 
 
 def _teacher_id(state: bytes | None) -> int:
@@ -136,7 +100,7 @@ class YDocEngine:
         return doc.get_update()
 
     def pull(self, request: PullInput) -> MergeOutcome:
-        """DESIGN §5 (:func:`.fallback.plan_pull`) plus the CRDT update from the base state."""
+        """The pull rules (:func:`..merge.plan_pull`) plus the CRDT update from the base state."""
         plan = plan_pull(request)
         if plan.status in ("no_update", "conflict"):
             return plan.outcome()

@@ -1,0 +1,31 @@
+"""The cell engine interface: how a push changes a teacher cell and how a pull merges it.
+
+Two implementations: :mod:`.ydoc_engine` (YDoc mode: each cell its own pycrdt document) and
+:mod:`.json_engine` (JSON mode: text only). Both decide pulls with :func:`..merge.plan_pull`, so
+they give the same text on every clean merge.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..merge import MergeOutcome, PullInput
+
+__all__ = ["CellEngine"]
+
+
+class CellEngine(Protocol):
+    mode: str  # "ydoc" | "json"
+
+    def push(self, state: bytes | None, previous_source: str | None, source: str) -> bytes | None:
+        """The teacher's cell after its source became ``source``.
+
+        ``state``/``previous_source``: the stored cell (None for a new cell). Returns the new
+        CRDT state (YDoc) or None (JSON). Edits are minimal: common prefix and suffix trimmed
+        first, then line-level; never a quadratic character diff.
+        """
+        ...
+
+    def pull(self, request: PullInput) -> MergeOutcome:
+        """Apply DESIGN §5 to one cell."""
+        ...

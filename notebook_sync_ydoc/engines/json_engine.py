@@ -1,0 +1,21 @@
+"""JSON mode: the cell engine without CRDTs; pulls are :func:`..merge.plan_pull` on text."""
+
+from __future__ import annotations
+
+from ..merge import MergeOutcome, PullInput, plan_pull
+
+__all__ = ["JsonEngine"]
+
+
+class JsonEngine:
+    """JSON mode: pushes keep no CRDT state; pulls merge text (:func:`plan_pull`)."""
+
+    mode = "json"
+
+    def push(self, state: bytes | None, previous_source: str | None, source: str) -> bytes | None:
+        """JSON mode stores only the source: no state."""
+        return None
+
+    def pull(self, request: PullInput) -> MergeOutcome:
+        """DESIGN §5 on text; ``update`` is always None."""
+        return plan_pull(request).outcome()

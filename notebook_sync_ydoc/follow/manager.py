@@ -1,0 +1,171 @@
+"""The follow rooms of one server: who may follow (admission), rooms by session code, and the
+store events that feed them."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..protocol import CLOSE_SESSION_ENDED, CLOSE_SHUTDOWN, SESSION_CODE_ALPHABET, ProtocolError
+from ..session.access import JoinLimiter, hash_key, student_id_for
+from ..store import StoreEvent, StoreUnavailable
+from .admission import Admission, FollowRefused
+from .room import Follower, FollowRoom, FollowTransport
+
+if TYPE_CHECKING:
+    from ..session import SyncService
+
+__all__ = ["FollowManager"]
+
+
+class FollowManager:
+    """The follow rooms of this server: admission, rooms by code, store events to rooms.
+
+    ``start()`` registers with the service; ``stop()`` closes every follower and room."""
+
+    def __init__(
+        self, service: SyncService, log: logging.Logger, *, load_timeout: float = 10.0
+    ) -> None:
+        self.service = service
+        self.log = log
+        self.load_timeout = load_timeout
+        self.rooms: dict[str, FollowRoom] = {}
+        self.counters: dict[str, int] = dict.fromkeys(
+            ("admitted", "refused", "reloads", "dropped_updates", "dropped_awareness"), 0
+        )
+        self._lock = asyncio.Lock()
+        self._limiter = JoinLimiter(service.config.join_failures_per_minute)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._remove_listener: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        if self._remove_listener is None:
+            self._remove_listener = self.service.add_event_listener(self)
+
+    async def stop(self) -> None:
+        if self._remove_listener is not None:
+            self._remove_listener()
+            self._remove_listener = None
+        for room in list(self.rooms.values()):
+            for follower in list(room.followers):
+                follower.transport.close(CLOSE_SHUTDOWN, "server shutting down")
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for code, room in list(self.rooms.items()):
+            del self.rooms[code]
+            await room.stop()
+
+    # admission ----------------------------------------------------------------------------------
+    async def admit(self, code: str, key: str, identity: str) -> Admission:
+        """Check that ``key`` is the teacher key or a student key of session ``code``.
+        Raises :class:`FollowRefused` (403 wrong or missing key, 404 no such session, 410
+        ended, 429 too many failures, 503 store unavailable). Never logs the key."""
+        now = self.service.clock()
+        code = code.upper()
+        try:
+            self._limiter.check(identity, now)
+        except ProtocolError as exc:  # rate_limited
+            self.counters["refused"] += 1
+            raise FollowRefused(429, exc.message) from exc
+        try:
+            admission = await self._check(code, key, identity)
+        except FollowRefused as refused:
+            self.counters["refused"] += 1
+            if refused.status in (403, 404):
+                self._limiter.failed(identity, now)
+            raise
+        except StoreUnavailable as exc:
+            self.counters["refused"] += 1
+            raise FollowRefused(503, "the session store is unreachable") from exc
+        self.counters["admitted"] += 1
+        return admission
+
+    async def _check(self, code: str, key: str, identity: str) -> Admission:
+        if not code or len(code) > 32 or any(c not in SESSION_CODE_ALPHABET for c in code):
+            raise FollowRefused(404, "no such session")
+        if not key:
+            raise FollowRefused(403, "a session key is required (query parameter key)")
+        session = await self.service.store.get_session(code)
+        if session is None:
+            raise FollowRefused(404, "no such session")
+        if session.status == "ended":
+            raise FollowRefused(410, "the session has ended")
+        if hmac.compare_digest(hash_key(key), session.teacher_key_hash):
+            return Admission(code, "teacher", None, "Teacher", identity)
+        student = await self.service.store.get_student(code, student_id_for(key))
+        if student is None:
+            raise FollowRefused(403, "that key does not belong to this session")
+        return Admission(code, "student", student.student_id, student.name, identity)
+
+    # followers ----------------------------------------------------------------------------------
+    async def attach(self, admission: Admission, transport: FollowTransport) -> Follower:
+        """The follower's place in its session's room (started on first use), once the room
+        has loaded (bounded by ``load_timeout``; it fills in later if the store is slow)."""
+        code = admission.code
+        async with self._lock:
+            room = self.rooms.get(code)
+            if room is None:
+                await self.service.hold_session(code)  # subscribed before the first read
+                room = FollowRoom(code, self.service, self.log, self.counters)
+                self.rooms[code] = room
+                try:
+                    await room.start()
+                except BaseException:
+                    del self.rooms[code]
+                    await room.stop()
+                    await self.service.release_session(code)
+                    raise
+            follower = Follower(room, admission, transport)
+            room.followers.add(follower)
+        try:
+            await asyncio.wait_for(room.loaded.wait(), self.load_timeout)
+        except asyncio.TimeoutError:
+            self.log.warning("notebook-sync: follow room %s not loaded yet; serving anyway", code)
+        return follower
+
+    async def serve(self, follower: Follower) -> None:
+        """Serve one follower until its connection closes, then detach it."""
+        try:
+            if follower.room.ended:
+                follower.transport.close(CLOSE_SESSION_ENDED, "session ended")
+            else:
+                await follower.room.yroom.serve(follower)
+        finally:
+            await self._detach(follower)
+
+    async def _detach(self, follower: Follower) -> None:
+        room = follower.room
+        room.followers.discard(follower)
+        await room.forget(follower)
+        async with self._lock:
+            if room.followers or self.rooms.get(room.code) is not room:
+                return
+            del self.rooms[room.code]
+        await room.stop()
+        await self.service.release_session(room.code)
+
+    def track(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # store events (StoreListener) ---------------------------------------------------------------
+    async def on_store_event(self, event: StoreEvent) -> None:
+        room = self.rooms.get(event.code)
+        if room is not None:
+            room.notify(event)
+
+    async def on_store_resync(self, code: str) -> None:
+        room = self.rooms.get(code)
+        if room is not None:
+            room.reload()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "rooms": len(self.rooms),
+            "followers": sum(len(r.followers) for r in self.rooms.values()),
+            **self.counters,
+        }

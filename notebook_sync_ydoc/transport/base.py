@@ -1,0 +1,54 @@
+"""What every handler of the extension shares: the auth resource, Jupyter's authorization and
+origin rules, and who the user is (identity, display name, JupyterHub groups)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+from tornado.websocket import WebSocketHandler
+
+__all__ = ["AUTH_RESOURCE", "AuthorizedWebSocket", "groups_of"]
+
+AUTH_RESOURCE = "notebook_sync"
+
+
+def groups_of(user: Any) -> frozenset[str]:
+    """JupyterHub users carry their groups (``hub_user``); other identity providers may not."""
+    hub_user = getattr(user, "hub_user", None)
+    if isinstance(hub_user, dict):
+        groups = hub_user.get("groups") or []
+        return frozenset(str(g) for g in groups)
+    return frozenset(str(g) for g in (getattr(user, "groups", None) or []))
+
+
+class AuthorizedWebSocket(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler):
+    """A websocket of the extension: Jupyter authentication (``@ws_authenticated`` on ``get``),
+    Jupyter's authorizer (``auth_action`` on :data:`AUTH_RESOURCE`) and Jupyter's origin rules
+    (``WebSocketMixin.check_origin``: same host, or ``allow_origin`` / ``allow_origin_pat``)."""
+
+    auth_resource = AUTH_RESOURCE
+    auth_action: ClassVar[str] = "read"
+
+    async def pre_get(self) -> None:
+        user = self.current_user
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, user, self.auth_action, AUTH_RESOURCE)
+        )
+        if not allowed:
+            raise web.HTTPError(403)
+
+    def identity(self) -> tuple[str, str, frozenset[str]]:
+        """The user's name, display name and groups."""
+        user = self.current_user
+        name = str(getattr(user, "username", None) or user)
+        display = str(getattr(user, "display_name", None) or getattr(user, "name", "") or name)
+        return name, display, groups_of(user)
+
+    def on_close(self) -> None:
+        if self.ping_callback is not None:
+            self.ping_callback.stop()

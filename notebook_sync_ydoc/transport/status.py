@@ -1,0 +1,39 @@
+"""``GET /notebook-sync/status``: version, mode, store kind and health, counts; never a secret."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from ..session import SyncService
+from .base import AUTH_RESOURCE
+
+__all__ = ["StatusHandler"]
+
+
+class StatusHandler(ExtensionHandlerMixin, APIHandler):
+    """``GET /notebook-sync/status``: version, mode, store kind and health, counts."""
+
+    auth_resource = AUTH_RESOURCE
+
+    def initialize(  # type: ignore[override]
+        self, name: str, service: SyncService, status: Callable[[], dict[str, Any]]
+    ) -> None:
+        super().initialize(name)
+        self.service = service
+        self.status = status
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        await self.service.ensure_started()
+        status = self.status()
+        health = await self.service.store_health()
+        status["store"] = health
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(status))
