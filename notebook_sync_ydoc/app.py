@@ -259,6 +259,6 @@ class NotebookSyncExtensionApp(ExtensionApp):
                 "path": "/notebook-sync/room/<CODE>?key=<teacher or student key>",
                 **(self.follow.status() if self.follow is not None else {}),
             },
-            # clean YDoc merges whose CRDT text was corrected to the line merge (engines/ydoc_engine.py)
+            # clean YDoc merges whose CRDT text was corrected to the line merge (ydoc_engine)
             "crdt_reconciled": int(getattr(self.engine, "reconciled", 0)),
         }

@@ -4,12 +4,10 @@ store events that feed them."""
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..protocol import CLOSE_SESSION_ENDED, CLOSE_SHUTDOWN, SESSION_CODE_ALPHABET, ProtocolError
-from ..session.access import JoinLimiter, hash_key, student_id_for
+from ..protocol import CLOSE_SESSION_ENDED, CLOSE_SHUTDOWN, ProtocolError
 from ..store import StoreEvent, StoreUnavailable
 from .admission import Admission, FollowRefused
 from .room import Follower, FollowRoom, FollowTransport
@@ -18,6 +16,14 @@ if TYPE_CHECKING:
     from ..session import SyncService
 
 __all__ = ["FollowManager"]
+
+# the HTTP status of a refused follow handshake, by the protocol's error code
+REFUSAL_STATUS = {
+    "session_not_found": 404,
+    "forbidden": 403,
+    "session_ended": 410,
+    "rate_limited": 429,
+}
 
 
 class FollowManager:
@@ -36,7 +42,6 @@ class FollowManager:
             ("admitted", "refused", "reloads", "dropped_updates", "dropped_awareness"), 0
         )
         self._lock = asyncio.Lock()
-        self._limiter = JoinLimiter(service.config.join_failures_per_minute)
         self._tasks: set[asyncio.Task[None]] = set()
         self._remove_listener: Callable[[], None] | None = None
 
@@ -61,45 +66,23 @@ class FollowManager:
 
     # admission ----------------------------------------------------------------------------------
     async def admit(self, code: str, key: str, identity: str) -> Admission:
-        """Check that ``key`` is the teacher key or a student key of session ``code``.
+        """Check that ``key`` is the teacher key or a student key of session ``code``, with the
+        same checks and the same failure limit as joining (:class:`..session.access.Access`).
         Raises :class:`FollowRefused` (403 wrong or missing key, 404 no such session, 410
         ended, 429 too many failures, 503 store unavailable). Never logs the key."""
-        now = self.service.clock()
-        code = code.upper()
         try:
-            self._limiter.check(identity, now)
-        except ProtocolError as exc:  # rate_limited
+            holder = await self.service.access.key_holder(identity, code, key)
+        except ProtocolError as exc:
             self.counters["refused"] += 1
-            raise FollowRefused(429, exc.message) from exc
-        try:
-            admission = await self._check(code, key, identity)
-        except FollowRefused as refused:
-            self.counters["refused"] += 1
-            if refused.status in (403, 404):
-                self._limiter.failed(identity, now)
-            raise
+            raise FollowRefused(REFUSAL_STATUS.get(exc.code, 403), exc.message) from exc
         except StoreUnavailable as exc:
             self.counters["refused"] += 1
             raise FollowRefused(503, "the session store is unreachable") from exc
         self.counters["admitted"] += 1
-        return admission
-
-    async def _check(self, code: str, key: str, identity: str) -> Admission:
-        if not code or len(code) > 32 or any(c not in SESSION_CODE_ALPHABET for c in code):
-            raise FollowRefused(404, "no such session")
-        if not key:
-            raise FollowRefused(403, "a session key is required (query parameter key)")
-        session = await self.service.store.get_session(code)
-        if session is None:
-            raise FollowRefused(404, "no such session")
-        if session.status == "ended":
-            raise FollowRefused(410, "the session has ended")
-        if hmac.compare_digest(hash_key(key), session.teacher_key_hash):
-            return Admission(code, "teacher", None, "Teacher", identity)
-        student = await self.service.store.get_student(code, student_id_for(key))
+        session, student = holder.session, holder.student
         if student is None:
-            raise FollowRefused(403, "that key does not belong to this session")
-        return Admission(code, "student", student.student_id, student.name, identity)
+            return Admission(session.code, "teacher", None, "Teacher", identity)
+        return Admission(session.code, "student", student.student_id, student.name, identity)
 
     # followers ----------------------------------------------------------------------------------
     async def attach(self, admission: Admission, transport: FollowTransport) -> Follower:

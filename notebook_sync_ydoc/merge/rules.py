@@ -49,6 +49,11 @@ class PullInput:
     base_state: bytes | None
     mine: str | None  # None: the student sent no local_source (mine = base)
     strategy: Strategy | None = None
+    # The cell's seq and the seq the student last pulled (None: never). Only with both known
+    # does an unchanged source still deliver a newer seq (rule 3); engine-level callers may
+    # leave them out.
+    theirs_seq: int | None = None
+    pulled_seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,9 @@ class PullPlan:
     theirs: str
     has_base: bool
     conflicts: tuple[ConflictHunk, ...] = ()
+    # False when the text has nothing to merge (rule 3: only type or metadata moved on): the
+    # YDoc engine then sends no CRDT update.
+    text_changed: bool = True
 
     def outcome(self, update: bytes | None = None) -> MergeOutcome:
         return MergeOutcome(
@@ -77,10 +85,12 @@ class PullPlan:
 
 
 def plan_pull(request: PullInput) -> PullPlan:
-    """DESIGN §5. An explicit strategy always wins ("theirs": replaced, "mine": kept); then:
-    never pulled and no/empty/equal local source -> fast_forward; theirs == base -> no_update;
-    mine == base or mine == theirs -> fast_forward; else diff3 (never pulled: base "") ->
-    merged, or conflict with the student's source untouched."""
+    """The merge rules (docs/architecture.md, "Merge rules"). An explicit strategy always wins
+    ("theirs": replaced, "mine": kept); then: never pulled and no/empty/equal local source ->
+    fast_forward; theirs == base -> no_update, unless the cell's seq is newer than the pulled
+    one (its type or metadata changed, or the teacher reverted): then it is delivered keeping
+    the student's text; mine == base or mine == theirs -> fast_forward; else diff3 (never
+    pulled: base "") -> merged, or conflict with the student's source untouched."""
     theirs = request.theirs_source
     has_base = request.base_source is not None
     base = request.base_source if request.base_source is not None else ""
@@ -96,6 +106,9 @@ def plan_pull(request: PullInput) -> PullPlan:
     if not has_base and (not request.mine or request.mine == theirs):
         return plan("fast_forward", theirs)
     if theirs == base:
+        if _newer_seq(request):
+            status: PullStatus = "fast_forward" if mine == base else "merged"
+            return PullPlan(status, mine, base, mine, theirs, has_base, text_changed=False)
         return plan("no_update", mine)
     if mine in (base, theirs):
         return plan("fast_forward", theirs)
@@ -103,3 +116,9 @@ def plan_pull(request: PullInput) -> PullPlan:
     if result.text is not None:
         return plan("merged", result.text)
     return plan("conflict", mine, result.conflicts)
+
+
+def _newer_seq(request: PullInput) -> bool:
+    if request.theirs_seq is None:
+        return False
+    return request.pulled_seq is None or request.theirs_seq > request.pulled_seq

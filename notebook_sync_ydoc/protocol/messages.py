@@ -1,20 +1,232 @@
-"""Every message the server sends, built in one place (the shapes are the shipped schema's and
-docs/architecture.md's), and the one encoder of frames."""
+"""Every message the server sends, built in one place, and the one encoder of frames.
+
+The shapes are those of the shipped schema (``schema/protocol.schema.json``, which also
+describes the replies) and of docs/architecture.md ("Protocol"). Use cases call these builders;
+none of them writes a message as a dict literal. A builder returns a plain dict: the caller adds
+``req_id`` to direct replies (:func:`reply_to`) and encodes with :func:`encode`.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["encode", "error_message"]
+from ..merge import ConflictHunk, MergeOutcome
+from ..store import CellIndexEntry, CellRecord, StudentRecord
+
+__all__ = [
+    "cell_content_update",
+    "cell_info",
+    "cell_preview",
+    "cell_removed",
+    "encode",
+    "error_message",
+    "pong",
+    "push_ack",
+    "reply_to",
+    "roster_update",
+    "session_created",
+    "session_ended",
+    "session_joined",
+    "session_left",
+    "session_resumed",
+    "sync_allowed_update",
+    "update_available",
+]
+
+Payload = dict[str, Any]
 
 
-def error_message(code: str, message: str, req_id: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "error", "code": code, "message": message}
+def encode(message: Mapping[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def reply_to(req_id: str | None, payload: Payload) -> Payload:
+    """``payload`` as the direct reply to a request: it echoes the request's ``req_id``."""
     if req_id is not None:
-        out["req_id"] = req_id
+        payload["req_id"] = req_id
+    return payload
+
+
+def error_message(code: str, message: str, req_id: str | None = None) -> Payload:
+    return reply_to(req_id, {"type": "error", "code": code, "message": message})
+
+
+def cell_info(entry: CellIndexEntry) -> Payload:
+    """One cell of the session index, as ``session_joined`` and ``session_resumed`` list it."""
+    return {
+        "cell_id": entry.cell_id,
+        "seq": entry.seq,
+        "cell_type": entry.cell_type,
+        "sync_allowed": entry.sync_allowed,
+        "index": entry.index,
+    }
+
+
+def conflict_hunk(h: ConflictHunk) -> dict[str, int]:
+    return {
+        "base_start": h.base_start,
+        "base_end": h.base_end,
+        "mine_start": h.mine_start,
+        "mine_end": h.mine_end,
+        "theirs_start": h.theirs_start,
+        "theirs_end": h.theirs_end,
+    }
+
+
+def cell_content(cell: CellRecord, source: str) -> Payload:
+    return {"source": source, "cell_type": cell.cell_type, "metadata": cell.metadata}
+
+
+# teacher ------------------------------------------------------------------------------------------
+def session_created(code: str, teacher_key: str, title: str, mode: str) -> Payload:
+    return {
+        "type": "session_created",
+        "session_code": code,
+        "teacher_key": teacher_key,
+        "title": title,
+        "mode": mode,
+    }
+
+
+def session_resumed(
+    code: str, title: str, mode: str, status: str, cells: Iterable[CellIndexEntry]
+) -> Payload:
+    return {
+        "type": "session_resumed",
+        "session_code": code,
+        "title": title,
+        "mode": mode,
+        "status": status,
+        "cells": [cell_info(e) for e in cells],
+    }
+
+
+def push_ack(cell_id: str, seq: int, *, unchanged: bool = False) -> Payload:
+    out: Payload = {"type": "push_ack", "cell_id": cell_id, "seq": seq}
+    if unchanged:
+        out["unchanged"] = True
     return out
 
 
-def encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+def sync_allowed_update(cell_id: str, allowed: bool, seq: int, timestamp: float) -> Payload:
+    return {
+        "type": "sync_allowed_update",
+        "cell_id": cell_id,
+        "sync_allowed": allowed,
+        "seq": seq,
+        "timestamp": timestamp,
+    }
+
+
+def cell_removed(cell_id: str, seq: int) -> Payload:
+    return {"type": "cell_removed", "cell_id": cell_id, "seq": seq}
+
+
+def session_ended(code: str) -> Payload:
+    return {"type": "session_ended", "session_code": code}
+
+
+def roster_update(code: str, students: Iterable[StudentRecord]) -> Payload:
+    return {
+        "type": "roster_update",
+        "session_code": code,
+        "students": [
+            {
+                "student_id": s.student_id,
+                "name": s.name,
+                "user": s.identity,
+                "online": s.online,
+                "pulled": {cid: p.seq for cid, p in s.pulled.items()},
+            }
+            for s in students
+        ],
+    }
+
+
+# student ------------------------------------------------------------------------------------------
+def session_joined(
+    code: str,
+    title: str,
+    mode: str,
+    student: StudentRecord,
+    student_key: str,
+    resumed: bool,
+    cells: Iterable[CellIndexEntry],
+    pulled: Mapping[str, int],
+) -> Payload:
+    return {
+        "type": "session_joined",
+        "session_code": code,
+        "title": title,
+        "mode": mode,
+        "student_id": student.student_id,
+        "student_key": student_key,
+        "name": student.name,
+        "resumed": resumed,
+        "cells": [{**cell_info(e), "pulled_seq": pulled.get(e.cell_id, 0)} for e in cells],
+    }
+
+
+def update_available(code: str, entry: CellIndexEntry, timestamp: float) -> Payload:
+    return {
+        "type": "update_available",
+        "session_code": code,
+        "cell_id": entry.cell_id,
+        "seq": entry.seq,
+        "cell_type": entry.cell_type,
+        "index": entry.index,
+        "timestamp": timestamp,
+    }
+
+
+def cell_content_update(
+    cell: CellRecord, outcome: MergeOutcome, update: str | None = None
+) -> Payload:
+    """The answer to ``request_sync``. A conflict carries base, mine, theirs and the hunks;
+    ``replaced`` carries mine (so the client can offer undo); ``update`` is the base64 CRDT
+    delta (YDoc mode)."""
+    out: Payload = {
+        "type": "cell_content_update",
+        "cell_id": cell.cell_id,
+        "seq": cell.seq,
+        "status": outcome.status,
+        "content": cell_content(cell, outcome.source),
+    }
+    if outcome.status == "conflict":
+        out.update(
+            base=outcome.base,
+            mine=outcome.mine,
+            theirs=outcome.theirs,
+            conflicts=[conflict_hunk(h) for h in outcome.conflicts],
+        )
+        return out
+    if update is not None:
+        out["update"] = update
+    if outcome.status == "replaced":
+        out["mine"] = outcome.mine
+    return out
+
+
+def cell_preview(cell: CellRecord, outcome: MergeOutcome) -> Payload:
+    out: Payload = {
+        "type": "cell_preview",
+        "cell_id": cell.cell_id,
+        "seq": cell.seq,
+        "status": outcome.status,
+        "source": outcome.source,
+        "base": outcome.base,
+        "content": cell_content(cell, cell.source),
+    }
+    if outcome.status == "conflict":
+        out["conflicts"] = [conflict_hunk(h) for h in outcome.conflicts]
+    return out
+
+
+def session_left(code: str) -> Payload:
+    return {"type": "session_left", "session_code": code}
+
+
+def pong() -> Payload:
+    return {"type": "pong"}

@@ -84,7 +84,7 @@ class MessageValidator:
         if not isinstance(data, dict):
             raise ProtocolError("invalid_message", "a message must be a JSON object")
         req_id = data.get("req_id")
-        if req_id is not None and not (isinstance(req_id, str) and 0 < len(req_id) <= 64):
+        if "req_id" in data and not (isinstance(req_id, str) and 0 < len(req_id) <= 64):
             raise ProtocolError("invalid_message", "req_id must be a string of 1 to 64 characters")
         mtype = data.get("type")
         if not isinstance(mtype, str):

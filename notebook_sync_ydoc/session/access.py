@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Callable
 
 from ..protocol import SESSION_CODE_ALPHABET, ProtocolError
+from ..store import SessionRecord, Store, StudentRecord
+from .members import Peer, Role
 
-__all__ = ["JoinLimiter", "hash_key", "new_session_code", "student_id_for"]
+__all__ = ["Access", "JoinLimiter", "KeyHolder", "hash_key", "new_session_code", "student_id_for"]
 
 
 def hash_key(key: str) -> str:
@@ -55,3 +60,89 @@ class JoinLimiter:
         window.append(now)
         while len(self._failures) > self.max_identities:
             self._failures.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    """Whose key was presented: the session, the role it gives, and the student (if one)."""
+
+    session: SessionRecord
+    role: Role
+    student: StudentRecord | None
+
+
+class Access:
+    """Every check of who may do what, for the sync socket and the follow rooms alike: who may
+    create sessions, which session a code names, whose a key is; failed attempts (unknown code,
+    wrong key) count against the identity, over one shared limit."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float],
+        *,
+        failures_per_minute: int,
+        teacher_users: frozenset[str],
+        teacher_groups: frozenset[str],
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.limiter = JoinLimiter(failures_per_minute)
+        self.teacher_users = teacher_users
+        self.teacher_groups = teacher_groups
+
+    def may_teach(self, peer: Peer) -> bool:
+        """Anyone, unless ``teacher_users``/``teacher_groups`` are configured."""
+        users, groups = self.teacher_users, self.teacher_groups
+        if not users and not groups:
+            return True
+        return peer.identity in users or bool(groups & peer.groups)
+
+    async def find_session(
+        self, identity: str, code: str, teacher_key: str | None = None
+    ) -> SessionRecord:
+        """The session ``code`` names (and, with ``teacher_key``, that the key is its teacher's).
+        Raises ``rate_limited``, ``session_not_found`` or ``forbidden``."""
+        now = self.clock()
+        self.limiter.check(identity, now)
+        code = code.upper()
+        session = await self.store.get_session(code)
+        if session is None:
+            self.limiter.failed(identity, now)
+            raise ProtocolError("session_not_found", f"no session with code {code}")
+        if teacher_key is not None and not _is_teacher_key(session, teacher_key):
+            self.limiter.failed(identity, now)
+            raise ProtocolError("forbidden", "that teacher key does not belong to this session")
+        return session
+
+    async def key_holder(self, identity: str, code: str, key: str) -> KeyHolder:
+        """Whose ``key`` is in session ``code``: the teacher's or a student's. Raises
+        ``rate_limited``, ``session_not_found``, ``forbidden`` (no or a wrong key) or
+        ``session_ended``; never puts the key in a message."""
+        now = self.clock()
+        self.limiter.check(identity, now)
+        code = code.upper()
+        try:
+            if not code or len(code) > 32 or any(c not in SESSION_CODE_ALPHABET for c in code):
+                raise ProtocolError("session_not_found", "no such session")
+            if not key:
+                raise ProtocolError("forbidden", "a session key is required (query parameter key)")
+            session = await self.store.get_session(code)
+            if session is None:
+                raise ProtocolError("session_not_found", "no such session")
+            if session.status == "ended":
+                raise ProtocolError("session_ended", "the session has ended")
+            if _is_teacher_key(session, key):
+                return KeyHolder(session, "teacher", None)
+            student = await self.store.get_student(code, student_id_for(key))
+            if student is None:
+                raise ProtocolError("forbidden", "that key does not belong to this session")
+        except ProtocolError as exc:
+            if exc.code != "session_ended":
+                self.limiter.failed(identity, now)
+            raise
+        return KeyHolder(session, "student", student)
+
+
+def _is_teacher_key(session: SessionRecord, key: str) -> bool:
+    return hmac.compare_digest(hash_key(key), session.teacher_key_hash)

@@ -1,0 +1,198 @@
+"""Store events to this server's sockets, and catch-up (docs/architecture.md, "Delivery").
+
+Events are hints: after a join, and after every re-subscription, the session index is compared
+with what each student has, so a lost event costs a delay, never an update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any, Callable, Protocol
+
+from ..protocol import messages
+from ..protocol.messages import encode
+from ..store import CellIndexEntry, StoreEvent
+from .context import Context
+from .members import Member
+from .rooms import Room
+
+__all__ = ["FanOut", "StoreListener"]
+
+
+class StoreListener(Protocol):
+    """Another consumer of this server's store events (the follow rooms).
+
+    Registered with :meth:`FanOut.add_listener`, it sees every event of every session the store
+    is subscribed to (before the JSON fan-out), and every re-subscription. It should return
+    quickly (queue work, do not wait on the store); an exception it raises is logged.
+    """
+
+    async def on_store_event(self, event: StoreEvent) -> None: ...
+
+    async def on_store_resync(self, code: str) -> None: ...
+
+
+class FanOut:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._listeners: list[StoreListener] = []
+
+    # listeners ----------------------------------------------------------------------------------
+    def add_listener(self, listener: StoreListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
+
+    async def _notify_listeners(self, event: StoreEvent | None, resync: str | None) -> None:
+        for listener in list(self._listeners):
+            try:
+                if event is not None:
+                    await listener.on_store_event(event)
+                elif resync is not None:
+                    await listener.on_store_resync(resync)
+            except Exception:
+                self.ctx.log.exception("notebook-sync: a store event listener failed")
+
+    # catch-up and roster ------------------------------------------------------------------------
+    def catch_up(
+        self,
+        member: Member,
+        entries: Iterable[CellIndexEntry],
+        texts: dict[tuple[str, str, int], str] | None = None,
+    ) -> int:
+        """Send ``update_available`` for every allowed cell newer than what the member has.
+
+        ``texts``: a cache shared over one fan-out, so a broadcast is encoded once, not once
+        per student."""
+        sent = 0
+        code = member.code
+        if code is None:
+            return 0
+        for entry in entries:
+            if not entry.sync_allowed:
+                continue
+            if entry.seq <= member.pulled.get(entry.cell_id, 0):
+                continue
+            if entry.seq <= member.notified.get(entry.cell_id, 0):
+                continue
+            member.notified[entry.cell_id] = entry.seq
+            key = (code, entry.cell_id, entry.seq)
+            text = texts.get(key) if texts is not None else None
+            if text is None:
+                text = encode(messages.update_available(code, entry, self.ctx.clock()))
+                if texts is not None:
+                    texts[key] = text
+            member.peer.send_text(text)
+            sent += 1
+        return sent
+
+    async def roster(self, code: str) -> dict[str, Any]:
+        return messages.roster_update(code, await self.ctx.store.list_students(code))
+
+    def schedule_roster(self, room: Room) -> None:
+        """One ``roster_update`` to the room's teachers soon (a burst of changes coalesced)."""
+        if room.roster_pending or not room.teachers:
+            return
+        room.roster_pending = True
+
+        async def send_roster() -> None:
+            try:
+                await asyncio.sleep(self.ctx.config.roster_interval)  # coalesce a burst
+            finally:
+                room.roster_pending = False
+            if not room.teachers:
+                return
+            text = encode(await self.roster(room.code))
+            for teacher in list(room.teachers):
+                teacher.peer.send_text(text)
+
+        self.ctx.tasks.spawn(send_roster(), "roster update")
+
+    # events from the store ----------------------------------------------------------------------
+    async def on_event(self, event: StoreEvent) -> None:
+        await self._notify_listeners(event, None)
+        room = self.ctx.rooms.get(event.code)
+        if room is None:
+            return
+        if event.type == "roster":
+            self.schedule_roster(room)
+            return
+        if event.type == "ended":
+            await self._ended(room)
+            return
+        self._keep_written_true(room, event)
+        if event.type == "removed" and event.cell_id is not None:
+            text = encode(messages.cell_removed(event.cell_id, event.seq))
+            for member in list(room.students):
+                member.notified.pop(event.cell_id, None)
+                member.pulled.pop(event.cell_id, None)
+                member.peer.send_text(text)
+            return
+        if event.type == "sync" and event.cell_id is not None:
+            text = encode(
+                messages.sync_allowed_update(
+                    event.cell_id, bool(event.sync_allowed), event.seq, self.ctx.clock()
+                )
+            )
+            for member in list(room.students):
+                member.peer.send_text(text)
+        # "cell", or "sync" that may have unlocked a cell: announce what students miss
+        await self._announce(room, event)
+
+    async def _ended(self, room: Room) -> None:
+        text = encode(messages.session_ended(room.code))
+        for member in room.members:
+            member.peer.send_text(text)
+            await self.ctx.rooms.drop(member)
+
+    @staticmethod
+    def _keep_written_true(room: Room, event: StoreEvent) -> None:
+        """Keep this server's last-written records true to the store."""
+        written = room.written.get(event.cell_id) if event.cell_id is not None else None
+        if written is None:
+            return
+        if event.type == "sync" and event.seq == written.seq:
+            written.sync_allowed = bool(event.sync_allowed)
+        elif event.type != "cell" or event.seq != written.seq:
+            room.written.pop(written.cell_id, None)
+
+    async def _announce(self, room: Room, event: StoreEvent) -> None:
+        students = list(room.students)
+        if not students:
+            return
+        carried = event.entry()
+        if carried is not None:
+            wanted = [carried]
+        else:
+            entries = await self.ctx.store.list_cells(event.code)
+            wanted = [e for e in entries if e.cell_id == event.cell_id]
+        texts: dict[tuple[str, str, int], str] = {}  # encoded once for all students
+        for member in students:
+            if member.joining:
+                member.missed = True
+                continue
+            self.catch_up(member, wanted, texts)
+
+    async def on_resync(self, code: str) -> None:
+        """After a (re)subscription: events may have been lost, so compare with the index."""
+        await self._notify_listeners(None, code)
+        room = self.ctx.rooms.get(code)
+        if room is None:
+            return
+        self.ctx.counters["resyncs"] += 1
+        session = await self.ctx.store.get_session(code)
+        if session is None or session.status == "ended":
+            await self.on_event(StoreEvent("ended", code))
+            return
+        entries = await self.ctx.store.list_cells(code)
+        for member in list(room.students):
+            if member.joining:
+                member.missed = True
+                continue
+            self.catch_up(member, entries)
+        self.schedule_roster(room)

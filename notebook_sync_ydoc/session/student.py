@@ -1,0 +1,158 @@
+"""The student's use cases: join (or rejoin with a key), pull a cell, preview a pull, leave."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+
+from ..merge import MergeOutcome, PullInput, Strategy
+from ..protocol import Message, ProtocolError, as_text
+from ..protocol import messages as msg
+from ..store import CellRecord, PulledCell, SessionRecord, StudentRecord
+from .access import student_id_for
+from .context import Context
+from .fanout import FanOut
+from .members import Member
+
+__all__ = ["StudentActions"]
+
+
+class StudentActions:
+    def __init__(self, ctx: Context, fanout: FanOut) -> None:
+        self.ctx = ctx
+        self.fanout = fanout
+
+    async def join_session(self, member: Member, message: Message) -> None:
+        ctx = self.ctx
+        session = await ctx.access.find_session(member.peer.identity, message.data["session_code"])
+        code = session.code
+        if session.status == "ended":
+            raise ProtocolError("session_ended", f"session {code} has ended")
+        record, key, resumed = await self._student(member, message, code)
+        await ctx.store.put_student(code, record)
+        await ctx.rooms.enter(member, code, "student", record.student_id)
+        member.name = record.name
+        member.joining = True
+        try:
+            await self._welcome(member, message, session, record, key, resumed)
+        finally:
+            member.joining = False
+        await ctx.roster_changed(code)
+        ctx.log.debug("notebook-sync: %s joined %s (resumed=%s)", record.name, code, resumed)
+
+    async def _student(
+        self, member: Member, message: Message, code: str
+    ) -> tuple[StudentRecord, str, bool]:
+        """The student this join is: the one whose key it presents, else a new one."""
+        name = str(message.data.get("name") or "").strip()
+        key: str | None = message.data.get("student_key")
+        if key is not None:
+            record = await self.ctx.store.get_student(code, student_id_for(key))
+            if record is not None:
+                if name:
+                    record.name = name
+                return record, key, True
+        key = secrets.token_urlsafe(24)
+        identity = member.peer.identity
+        record = StudentRecord(
+            student_id=student_id_for(key),
+            identity=identity,
+            name=name or member.peer.display_name or identity,
+            joined=self.ctx.clock(),
+        )
+        return record, key, False
+
+    async def _welcome(
+        self,
+        member: Member,
+        message: Message,
+        session: SessionRecord,
+        record: StudentRecord,
+        key: str,
+        resumed: bool,
+    ) -> None:
+        """``session_joined``, then one ``update_available`` per cell the student lacks."""
+        ctx, code = self.ctx, session.code
+        await ctx.store.set_presence(code, record.student_id, member.peer.conn_id, True)
+        await ctx.store.touch_session(code, ctx.clock())
+        # Subscribed (in rooms.enter) before reading the index: no update can fall in between.
+        entries = await ctx.store.list_cells(code)
+        member.pulled = {cid: p.seq for cid, p in record.pulled.items()}
+        reply = msg.session_joined(
+            code, session.title, ctx.engine.mode, record, key, resumed, entries, member.pulled
+        )
+        ctx.reply(member, message, reply)
+        self.fanout.catch_up(member, entries)
+        while member.missed and member.code == code:  # events held back while joining
+            member.missed = False
+            self.fanout.catch_up(member, await ctx.store.list_cells(code))
+
+    async def _pull_outcome(
+        self, member: Member, message: Message
+    ) -> tuple[str, CellRecord, StudentRecord, MergeOutcome]:
+        ctx = self.ctx
+        code = ctx.require(member, message, "student")
+        cell_id: str = message.data["cell_id"]
+        assert member.student_id is not None
+        # Three independent reads, one round trip's wait.
+        _session, cell, student = await asyncio.gather(
+            ctx.active_session(member, code),
+            ctx.store.get_cell(code, cell_id),
+            ctx.store.get_student(code, member.student_id),
+        )
+        if cell is None:
+            raise ProtocolError("cell_not_found", f"no cell {cell_id} in session {code}")
+        if not cell.sync_allowed:
+            raise ProtocolError("sync_not_allowed", f"the teacher has locked cell {cell_id}")
+        mine = as_text(message.data.get("local_source"))
+        if mine is not None:
+            ctx.check_source(mine, "local_source")
+        if student is None:
+            await ctx.rooms.drop(member)
+            raise ProtocolError("not_in_session", "your place in this session expired; join again")
+        pulled = student.pulled.get(cell_id)
+        strategy: Strategy | None = message.data.get("strategy")
+        request = PullInput(
+            theirs_source=cell.source,
+            theirs_state=cell.crdt_state,
+            base_source=pulled.base_source if pulled else None,
+            base_state=pulled.base_state if pulled else None,
+            mine=mine,
+            strategy=strategy,
+            theirs_seq=cell.seq,
+            pulled_seq=pulled.seq if pulled else None,
+        )
+        return code, cell, student, ctx.engine.pull(request)
+
+    async def request_sync(self, member: Member, message: Message) -> None:
+        ctx = self.ctx
+        code, cell, student, outcome = await self._pull_outcome(member, message)
+        if outcome.status == "no_update":
+            raise ProtocolError(
+                "no_update", f"you already have the latest version of {cell.cell_id}"
+            )
+        if outcome.status == "conflict":
+            ctx.counters["conflicts"] += 1
+            ctx.reply(member, message, msg.cell_content_update(cell, outcome))
+            return
+        pulled = PulledCell(seq=cell.seq, base_source=cell.source, base_state=cell.crdt_state)
+        await ctx.store.record_pull(code, student.student_id, cell.cell_id, pulled)
+        member.pulled[cell.cell_id] = cell.seq
+        ctx.counters["pulls"] += 1
+        update = None
+        if outcome.update is not None:
+            update = base64.b64encode(outcome.update).decode("ascii")
+        ctx.reply(member, message, msg.cell_content_update(cell, outcome, update))
+        await ctx.roster_changed(code)
+
+    async def preview(self, member: Member, message: Message) -> None:
+        _code, cell, _student, outcome = await self._pull_outcome(member, message)
+        self.ctx.reply(member, message, msg.cell_preview(cell, outcome))
+
+    async def leave_session(self, member: Member, message: Message) -> None:
+        code = member.code
+        if code is None:
+            raise ProtocolError("not_in_session", "this connection has not joined a session")
+        await self.ctx.rooms.leave(member)
+        self.ctx.reply(member, message, msg.session_left(code))

@@ -1,0 +1,13 @@
+-- end_session.lua: mark a session ended, shorten its TTLs, publish 'ended' (prelude.lua
+-- prepended). Ending an ended session changes nothing and publishes nothing.
+-- KEYS[1..5] session, seq, cells, students, presence (prelude.lua)
+-- ARGV[1..6] common (prelude.lua); ARGV[7] updated time
+-- Returns {'gone'} or {'ok', HGETALL of the session hash}.
+
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
+if redis.call('HGET', KEYS[1], 'status') ~= 'ended' then
+  redis.call('HSET', KEYS[1], 'status', 'ended', 'updated', ARGV[7])
+  refresh(tonumber(ARGV[2]))
+  publish({type = 'ended', seq = tonumber(redis.call('GET', KEYS[2]) or '0')})
+end
+return {'ok', redis.call('HGETALL', KEYS[1])}
