@@ -8,12 +8,12 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Int, List, Unicode, default
+from traitlets import Bool, Float, Int, List, Type, Unicode, default
 
 from ._version import __version__
 from .engines import CellEngine, load_engine
 from .session import ServiceConfig, SyncService
-from .store import Store, StoreTTL
+from .store import Store, StoreSettings, StoreTTL
 from .transport import AUTH_RESOURCE, routes
 
 if TYPE_CHECKING:
@@ -49,6 +49,25 @@ class NotebookSyncExtensionApp(ExtensionApp):
     @default("redis_url")
     def _default_redis_url(self) -> str:
         return os.environ.get("REDIS_URL", "")
+
+    store_class = Type(
+        klass=Store,
+        help=(
+            "The store class (a subclass of notebook_sync_ydoc.store.Store, or its import "
+            "path). Default: notebook_sync_ydoc.store.redis.RedisStore when redis_url is set, "
+            "else the embedded notebook_sync_ydoc.store.memory.MemoryStore."
+        ),
+    ).tag(config=True)
+
+    @default("store_class")
+    def _default_store_class(self) -> type[Store]:
+        if self.redis_url:
+            from .store.redis import RedisStore
+
+            return RedisStore
+        from .store.memory import MemoryStore
+
+        return MemoryStore
 
     redis_ssl_ca_certs = Unicode(
         "", help="rediss:// only: a CA bundle file to verify the Redis server's certificate."
@@ -152,24 +171,18 @@ class NotebookSyncExtensionApp(ExtensionApp):
     follow_reason: str = ""
 
     def build_store(self, server_id: str) -> Store:
-        ttl = StoreTTL(active=self.session_ttl, ended=self.ended_session_ttl)
-        if self.redis_url:
-            from .store.redis import RedisStore, redact_url
-
-            self.log.info("notebook-sync: Redis store at %s", redact_url(self.redis_url))
-            return RedisStore(
-                url=self.redis_url,
-                prefix=self.key_prefix,
-                ttl=ttl,
-                server_id=server_id,
-                ssl_ca_certs=self.redis_ssl_ca_certs or None,
-                ssl_check_hostname=self.redis_ssl_check_hostname,
-                reconnect_min=self.redis_reconnect_delay,
-            )
-        from .store.memory import MemoryStore
-
-        self.log.info("notebook-sync: embedded store (one server; set redis_url for many)")
-        return MemoryStore(server_id=server_id, ttl=ttl)
+        settings = StoreSettings(
+            server_id=server_id,
+            ttl=StoreTTL(active=self.session_ttl, ended=self.ended_session_ttl),
+            url=self.redis_url,
+            prefix=self.key_prefix,
+            ssl_ca_certs=self.redis_ssl_ca_certs or None,
+            ssl_check_hostname=self.redis_ssl_check_hostname,
+            reconnect_min=self.redis_reconnect_delay,
+        )
+        store = self.store_class.from_settings(settings)
+        self.log.info("notebook-sync: %s", store.describe())
+        return store
 
     def build_follow(self, service: SyncService) -> tuple[FollowManager | None, str]:
         """The follow-room manager, or None and the reason it is not available."""
@@ -216,7 +229,7 @@ class NotebookSyncExtensionApp(ExtensionApp):
         gc.collect()
         gc.freeze()
         current = gc.get_threshold()
-        gc.set_threshold(*(max(a, b) for a, b in zip(current, GC_THRESHOLDS)))
+        gc.set_threshold(*(max(a, b) for a, b in zip(current, GC_THRESHOLDS, strict=True)))
         self.log.info(
             "notebook-sync: garbage collector tuned (%d objects frozen)", gc.get_freeze_count()
         )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite from a clean checkout: .venv with the test extra, redis-server and
-# Debian's Chromium when missing (as root), ruff, the frontend unit tests, then pytest.
+# Debian's Chromium when missing (as root), ruff, mypy, the frontend unit tests, then pytest.
 # Without redis-server or Chromium those tests skip with a reason, unless
 # NOTEBOOK_SYNC_REQUIRE_REDIS=1 / NBSYNC_REQUIRE_BROWSER=1 (CI sets both) turn that into failures.
 # Extra arguments go to pytest (e.g. -k merge, -m "not browser").
@@ -18,6 +18,9 @@ command -v redis-server >/dev/null 2>&1 || apt_install redis-server || true
 log "ruff"
 "$VENV/bin/ruff" check notebook_sync_ydoc tests examples scripts hatch_build.py
 "$VENV/bin/ruff" format --check notebook_sync_ydoc tests examples scripts hatch_build.py
+
+log "mypy (strict) over the package"
+"$VENV/bin/python" -m mypy
 
 log "frontend unit tests (node --test)"
 PATH="$VENV/bin:$PATH" jlpm test

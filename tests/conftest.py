@@ -4,8 +4,8 @@ connect clients. Redis fixtures live in tests/redis_fixtures.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 

@@ -6,7 +6,8 @@ import base64
 import os
 import socket
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from notebook_sync_ydoc.clients import StudentClient, TeacherClient
 from notebook_sync_ydoc.testing import JupyterServerProcess

@@ -19,9 +19,9 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, NoReturn
+from typing import NoReturn
 
 import pytest
 import redis
@@ -86,7 +86,7 @@ class RedisServer:
             " -days 2 -extfile san.cnf",
         ]
         subjects = [["-subj", "/CN=nbsync test CA"], ["-subj", "/CN=localhost"], []]
-        for step, subject in zip(steps, subjects):
+        for step, subject in zip(steps, subjects, strict=True):
             subprocess.run(
                 [openssl, *step.split(), *subject],
                 cwd=d,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable
-from typing import Callable, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import pytest
 

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from importlib import resources
+from typing import Any
 
 from notebook_sync_ydoc.protocol import ERROR_CODES, MessageValidator
 
@@ -55,3 +56,19 @@ def test_schema_ships_in_the_package_and_covers_every_message() -> None:
         "store_unavailable",
         "internal",
     }
+
+
+def test_store_class_is_configurable(nbsync_server_factory: Any) -> None:
+    """``store_class`` picks the store, as jupyter-collaboration's ``ystore_class`` does: here
+    the embedded store although REDIS_URL names a Redis (none listens there)."""
+    server = nbsync_server_factory(
+        env={"REDIS_URL": "redis://127.0.0.1:9/0"},
+        store_class="notebook_sync_ydoc.store.memory.MemoryStore",
+    )
+    assert server.status()["store"]["kind"] == "memory"
+
+
+def test_the_default_store_follows_redis_url(nbsync_server_factory: Any) -> None:
+    server = nbsync_server_factory(env={"REDIS_URL": "redis://127.0.0.1:9/0"})
+    store = server.status()["store"]
+    assert store["kind"] == "redis" and store["ok"] is False, store

@@ -5,9 +5,9 @@ What is generated: a base of Python-like lines (``def func_N(x):``, ``    value_
 comments, ``    return value_N``) where every such line is unique (N comes from a per-example
 counter), plus repeated lines on purpose: blank lines and a bare ``    return``. Each side makes
 1-4 edits: modify a line (a new unique line), insert 1-3 lines (unique ones, blank lines or
-``    return``), delete 1-3 lines; no moves. Repeated lines make the LCS ambiguous; merge/diff3.py's diff
-follows git's xdiff (cleanup, bisection, hunk compaction), so git and merge/diff3.py align them
-the same way and the comparison below is exact, repeated lines included.
+``    return``), delete 1-3 lines; no moves. Repeated lines make the LCS ambiguous; the diff of
+merge/diff3.py follows git's xdiff (cleanup, bisection, hunk compaction), so git and it align
+them the same way and the comparison below is exact, repeated lines included.
 """
 
 from __future__ import annotations

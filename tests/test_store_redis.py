@@ -185,7 +185,9 @@ async def test_events_cross_servers(
     assert [e.seq for e in rec.events] == list(range(1, 11))
     assert {e.origin for e in rec.events} == {"srv-a"}
     # the other server read the cell in its handler and saw at least the event's seq
-    assert all(seen is not None and seen >= e.seq for seen, e in zip(rec.seen_seq, rec.events))
+    assert all(
+        seen is not None and seen >= e.seq for seen, e in zip(rec.seen_seq, rec.events, strict=True)
+    )
     # expect_seq across servers: one wins
     results = await asyncio.gather(
         a.write_cell(code, CellWrite("c0", "a"), expect_seq=10),

@@ -14,7 +14,8 @@ Needs pycrdt and jupyter-ydoc (tests, benchmarks, scripts).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from jupyter_ydoc import YNotebook
@@ -161,7 +162,7 @@ class FollowClient:
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
 
     async def set_awareness(self, state: dict[str, Any] | None) -> None:

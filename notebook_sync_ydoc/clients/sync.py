@@ -249,9 +249,9 @@ class StudentClient(SyncConnection):
             cell.sync_allowed = True
             self.updates.put_nowait(message)
         elif mtype == "sync_allowed_update":
-            cell = self.cells.get(str(message["cell_id"]))
-            if cell is not None:
-                cell.sync_allowed = bool(message["sync_allowed"])
+            known = self.cells.get(str(message["cell_id"]))
+            if known is not None:
+                known.sync_allowed = bool(message["sync_allowed"])
         elif mtype == "cell_removed":
             self.cells.pop(str(message["cell_id"]), None)
         elif mtype == "session_ended":

@@ -23,6 +23,7 @@ valid CRDT update, and :attr:`YDocEngine.reconciled` counts it.
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import pycrdt
 
@@ -49,20 +50,20 @@ _FIRST_TEACHER_ID = 1 << 10
 _ID_LIMIT = 1 << 32  # Yjs client ids are unsigned 32-bit
 
 
-def load_cell(state: bytes | None, client_id: int) -> pycrdt.Doc:
+def load_cell(state: bytes | None, client_id: int) -> pycrdt.Doc[Any]:
     """A cell document acting as ``client_id``, holding ``state`` (None: empty)."""
-    doc: pycrdt.Doc = pycrdt.Doc(client_id=client_id)
+    doc: pycrdt.Doc[Any] = pycrdt.Doc(client_id=client_id)
     doc.get(SOURCE_KEY, type=pycrdt.Text)
     if state is not None:
         doc.apply_update(state)
     return doc
 
 
-def cell_text(doc: pycrdt.Doc) -> str:
+def cell_text(doc: pycrdt.Doc[Any]) -> str:
     return str(doc.get(SOURCE_KEY, type=pycrdt.Text))
 
 
-def set_text(doc: pycrdt.Doc, source: str) -> bool:
+def set_text(doc: pycrdt.Doc[Any], source: str) -> bool:
     """Edit the document's source to ``source`` with minimal edits, in one transaction.
 
     Returns whether anything changed."""
@@ -112,7 +113,7 @@ class YDocEngine:
         else:  # never pulled, or JSON-mode data: a document from the base source alone
             base = load_cell(None, SYNTHETIC_CLIENT_ID)
             set_text(base, plan.base)
-        theirs: pycrdt.Doc | None = None
+        theirs: pycrdt.Doc[Any] | None = None
         if request.base_state is not None and request.theirs_state is not None:
             theirs = load_cell(request.theirs_state, REPAIR_CLIENT_ID)
             if cell_text(theirs) != plan.theirs:
@@ -137,7 +138,7 @@ class YDocEngine:
             return result.get_update()
         return result.get_update(base_sv)
 
-    def _full_theirs(self, request: PullInput, plan: PullPlan, built: pycrdt.Doc) -> bytes:
+    def _full_theirs(self, request: PullInput, plan: PullPlan, built: pycrdt.Doc[Any]) -> bytes:
         """Full state of the teacher's document, for a student who holds no state."""
         if request.theirs_state is not None:
             doc = load_cell(request.theirs_state, REPAIR_CLIENT_ID)

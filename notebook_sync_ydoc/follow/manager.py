@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..protocol import CLOSE_SESSION_ENDED, CLOSE_SHUTDOWN, ProtocolError
 from ..store import StoreEvent, StoreUnavailable
@@ -106,7 +107,7 @@ class FollowManager:
             room.followers.add(follower)
         try:
             await asyncio.wait_for(room.loaded.wait(), self.load_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.log.warning("notebook-sync: follow room %s not loaded yet; serving anyway", code)
         return follower
 

@@ -325,7 +325,7 @@ class FollowRoom:
         for start in range(0, len(cell_ids), READ_BATCH):
             chunk = cell_ids[start : start + READ_BATCH]
             records = await asyncio.gather(*(self.store.get_cell(self.code, c) for c in chunk))
-            out.update(zip(chunk, records))
+            out.update(zip(chunk, records, strict=True))
         return out
 
     @staticmethod
@@ -388,7 +388,7 @@ class FollowRoom:
         self._apply(sorted(shown.values(), key=lambda c: c.order))
 
     # the document -------------------------------------------------------------------------------
-    def _ycell(self, cell: FollowCell) -> Map:
+    def _ycell(self, cell: FollowCell) -> Map[Any]:
         value: dict[str, Any] = {
             "id": cell.cell_id,
             "cell_type": cell.cell_type,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 __all__ = [
     "MAX_DIFF_COST",
@@ -424,7 +424,7 @@ def diff_lines(
 # --------------------------------------------------------------------------------------------
 # Three-way merge
 
-_Chunk = Union[tuple[str, ...], ConflictHunk]
+_Chunk = tuple[str, ...] | ConflictHunk
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import hashlib
 import hmac
 import secrets
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..protocol import SESSION_CODE_ALPHABET, ProtocolError
 from ..store import SessionRecord, Store, StudentRecord

@@ -4,8 +4,9 @@ background tasks, counters) and the checks they all make."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..engines import CellEngine
 from ..protocol import Message, ProtocolError

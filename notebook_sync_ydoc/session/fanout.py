@@ -7,8 +7,8 @@ with what each student has, so a lost event costs a delay, never an update.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from typing import Any, Callable, Protocol
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from ..protocol import messages
 from ..protocol.messages import encode

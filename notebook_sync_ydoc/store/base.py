@@ -11,9 +11,9 @@ is a *hint*: subscribers that miss one catch up from :meth:`Store.list_cells`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 SessionStatus = Literal["active", "ended"]
 EventType = Literal["cell", "sync", "removed", "ended", "roster"]
@@ -165,6 +165,20 @@ class StoreTTL:
     ended: float = 3600
 
 
+@dataclass(frozen=True)
+class StoreSettings:
+    """What the app's configuration says of the store; each store class takes what it needs
+    (:meth:`Store.from_settings`)."""
+
+    server_id: str
+    ttl: StoreTTL
+    url: str = ""  # Redis: redis:// or rediss://, credentials in the URL
+    prefix: str = "nbsync:"
+    ssl_ca_certs: str | None = None
+    ssl_check_hostname: bool = True
+    reconnect_min: float = 0.1  # seconds before the first reconnection attempt
+
+
 class Store(abc.ABC):
     """Shared state of sessions, cells and students, plus the events between servers.
 
@@ -179,6 +193,15 @@ class Store(abc.ABC):
         self.ttl = ttl or StoreTTL()
         self._event_handler: EventHandler | None = None
         self._resync_handler: ResyncHandler | None = None
+
+    @classmethod
+    @abc.abstractmethod
+    def from_settings(cls, settings: StoreSettings) -> Store:
+        """The store the app's configuration describes (``store_class`` is configurable)."""
+
+    def describe(self) -> str:
+        """One line for the server log (never a secret)."""
+        return f"{self.kind} store"
 
     def set_handlers(self, on_event: EventHandler, on_resync: ResyncHandler) -> None:
         """``on_event`` gets every event of a subscribed session (this server's own included);

@@ -33,6 +33,7 @@ from .base import (
     Store,
     StoreError,
     StoreEvent,
+    StoreSettings,
     StoreTTL,
     StudentRecord,
 )
@@ -79,6 +80,13 @@ class MemoryStore(Store):
         self._dispatcher: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
+    @classmethod
+    def from_settings(cls, settings: StoreSettings) -> MemoryStore:
+        return cls(server_id=settings.server_id, ttl=settings.ttl)
+
+    def describe(self) -> str:
+        return "embedded store (one server; set redis_url for many)"
+
     def __repr__(self) -> str:
         return f"MemoryStore(server_id={self.server_id!r}, sessions={len(self._sessions)})"
 
@@ -102,7 +110,7 @@ class MemoryStore(Store):
             self._events().put_nowait(_STOP)
             try:
                 await asyncio.wait_for(asyncio.shield(self._dispatcher), timeout=5.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("memory store: event dispatcher did not drain in 5 s; cancelling")
                 self._dispatcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

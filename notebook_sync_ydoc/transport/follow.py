@@ -116,9 +116,7 @@ class FollowWebSocketHandler(AuthorizedWebSocket):
 
     auth_action = "read"
 
-    def initialize(  # type: ignore[override]
-        self, name: str, manager: FollowManager, queue_size: int
-    ) -> None:
+    def initialize(self, name: str, manager: FollowManager, queue_size: int) -> None:
         super().initialize(name)
         self.manager = manager
         self.queue_size = queue_size
@@ -149,7 +147,7 @@ class FollowWebSocketHandler(AuthorizedWebSocket):
         if result is not None:
             await result
 
-    async def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    async def open(self, *args: Any, **kwargs: Any) -> None:
         super().open(*args, **kwargs)
         assert self.admission is not None
         # A push becomes two small frames (the update, then the awareness): without this,
@@ -183,7 +181,7 @@ class FollowUnavailableHandler(ExtensionHandlerMixin, APIHandler):
 
     auth_resource = AUTH_RESOURCE
 
-    def initialize(self, name: str, reason: str) -> None:  # type: ignore[override]
+    def initialize(self, name: str, reason: str) -> None:
         super().initialize(name)
         self.reason = reason
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..session import SyncService
 from .follow import FOLLOW_ROUTE, FollowUnavailableHandler, FollowWebSocketHandler

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -21,7 +22,7 @@ class StatusHandler(ExtensionHandlerMixin, APIHandler):
 
     auth_resource = AUTH_RESOURCE
 
-    def initialize(  # type: ignore[override]
+    def initialize(
         self, name: str, service: SyncService, status: Callable[[], dict[str, Any]]
     ) -> None:
         super().initialize(name)

@@ -86,9 +86,7 @@ class SyncWebSocketHandler(AuthorizedWebSocket):
 
     auth_action = "write"
 
-    def initialize(  # type: ignore[override]
-        self, name: str, service: SyncService, queue_size: int
-    ) -> None:
+    def initialize(self, name: str, service: SyncService, queue_size: int) -> None:
         super().initialize(name)
         self.service = service
         self.queue_size = queue_size
@@ -108,7 +106,7 @@ class SyncWebSocketHandler(AuthorizedWebSocket):
         if result is not None:
             await result
 
-    def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def open(self, *args: Any, **kwargs: Any) -> None:
         super().open(*args, **kwargs)
         identity, display, groups = self.identity()
         self.peer = QueuedPeer(self, identity, display, groups, self.queue_size)

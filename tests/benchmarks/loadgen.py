@@ -373,7 +373,7 @@ async def herd(job: dict[str, Any]) -> dict[str, Any]:
         replies = await asyncio.gather(
             *(s.request("request_sync", cell_id="h") for s in students[start : start + 50])
         )
-        for i, r in zip(range(start, start + 50), replies):
+        for i, r in zip(range(start, start + 50), replies, strict=True):
             texts[i] = r["content"]["source"]
     if edits:  # every student types a line of their own at the end
         texts = {i: t + f"mine = {i}\n" for i, t in texts.items()}

@@ -598,7 +598,7 @@ def paired_ratios(fan: dict[str, Any]) -> dict[str, Any]:
             for key in ("p50", "p99"):
                 ratios = [
                     a[key] / b[key]
-                    for a, b in zip(ours["runs"], theirs["runs"])
+                    for a, b in zip(ours["runs"], theirs["runs"], strict=True)
                     if b.get(key) and a.get(key) is not None
                 ]
                 if ratios:

@@ -13,7 +13,7 @@ import base64
 import os
 import struct
 import time
-from typing import Callable
+from collections.abc import Callable
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 
@@ -143,7 +143,7 @@ class WSClient(asyncio.Protocol):
         self._send_frame(OP_CLOSE, struct.pack(">H", 1000))
         try:
             await asyncio.wait_for(asyncio.shield(self.closed), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         if self.transport is not None:
             self.transport.close()

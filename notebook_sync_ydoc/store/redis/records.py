@@ -23,7 +23,7 @@ def text(value: bytes | str | None) -> str:
 
 def pairs(flat: list[bytes]) -> RawHash:
     """An ``HGETALL`` reply returned by a script (a flat field/value list) as a dict."""
-    return dict(zip(flat[::2], flat[1::2]))
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def compact_json(value: Any, *, ensure_ascii: bool = True) -> str:

@@ -22,6 +22,7 @@ from ..base import (
     Store,
     StoreError,
     StoreEvent,
+    StoreSettings,
     StoreTTL,
     StudentRecord,
 )
@@ -102,6 +103,23 @@ class RedisStore(Store):
             interval=presence_interval,
             lifetime=presence_lifetime,
         )
+
+    @classmethod
+    def from_settings(cls, settings: StoreSettings) -> RedisStore:
+        if not settings.url:
+            raise ValueError("RedisStore needs a redis_url (or REDIS_URL)")
+        return cls(
+            url=settings.url,
+            prefix=settings.prefix,
+            ttl=settings.ttl,
+            server_id=settings.server_id,
+            ssl_ca_certs=settings.ssl_ca_certs,
+            ssl_check_hostname=settings.ssl_check_hostname,
+            reconnect_min=settings.reconnect_min,
+        )
+
+    def describe(self) -> str:
+        return f"Redis store at {self.redacted_url}"
 
     def __repr__(self) -> str:
         return (
@@ -345,7 +363,7 @@ class RedisStore(Store):
             self._conn.fail(exc)
         out = [
             student_from(text(sid), h, text(sid) in online)
-            for (sid, _score), h in zip(ids, hashes)
+            for (sid, _score), h in zip(ids, hashes, strict=True)
             if h
         ]
         out.sort(key=lambda st: (st.joined, st.student_id))
@@ -368,7 +386,7 @@ class RedisStore(Store):
                 for c in codes:
                     pipe.hget(self.keys.session(text(c)), "status")
                 statuses: list[bytes | None] = await pipe.execute()
-            gone = [c for c, st in zip(codes, statuses) if st is None]
+            gone = [c for c, st in zip(codes, statuses, strict=True) if st is None]
             if gone:
                 await self._conn.client.zrem(registry, *gone)
         except REDIS_ERRORS as exc:

@@ -15,9 +15,9 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any
 
 from redis.asyncio.client import PubSub
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 EventCallback = Callable[[StoreEvent], Awaitable[None]]
 ResyncCallback = Callable[[str], Awaitable[None]]
 # what the reader hands the dispatcher: an event, or the code of a session to resync
-Item = Union[StoreEvent, str]
+Item = StoreEvent | str
 
 
 @dataclass
@@ -105,7 +105,7 @@ class Subscriber:
         self._reader = asyncio.create_task(self._read_loop(), name="nbsync-redis-subscriber")
         try:
             await asyncio.wait_for(ready.wait(), timeout=self._timeout * 2)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning(
                 "redis store: no pub/sub connection to %s yet (%s); retrying in the background",
                 self._conn.redacted_url,
@@ -125,7 +125,7 @@ class Subscriber:
             self._events.put_nowait(None)
             try:
                 await asyncio.wait_for(asyncio.shield(dispatcher), timeout=5.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("redis store: event dispatcher did not drain in 5 s; cancelling")
                 dispatcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -157,7 +157,7 @@ class Subscriber:
                 log.warning("redis store: SUBSCRIBE %s failed: %s", code, self._conn.clean(exc))
         try:
             await asyncio.wait_for(asyncio.shield(fut), timeout=self._timeout * 2)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             waiters = self._waiters.get(channel, [])
             if fut in waiters:
                 waiters.remove(fut)
@@ -186,7 +186,7 @@ class Subscriber:
         if ps is None:
             return
         try:
-            await ps.aclose()
+            await ps.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         except REDIS_ERRORS as exc:
             log.debug("redis store: closing the pub/sub connection: %s", self._conn.clean(exc))
 
