@@ -1,5 +1,5 @@
-"""Hand-written cases: line splitting, line diff, diff3, text edits, and the pull rules (DESIGN §5)
-in both engines."""
+"""Hand-written cases: line splitting, line diff, diff3, text edits, and the pull rules
+(docs/architecture.md, "Merge rules") in both engines."""
 
 from __future__ import annotations
 
@@ -205,7 +205,7 @@ def test_text_edits_identity_and_empty() -> None:
     assert apply_edits("old\n", text_edits("old\n", "")) == ""
 
 
-# --- the pull rules (DESIGN §5), both engines ------------------------------------------------
+# --- the pull rules (docs/architecture.md), both engines -----------------------------------
 
 
 @pytest.fixture(params=["json", "ydoc"])

@@ -1,5 +1,6 @@
-"""The protocol of DESIGN §6 over real websockets to real jupyter_server processes, in YDoc and
-JSON mode: every message, every error code reachable without Redis, roles and bad input."""
+"""The protocol (docs/architecture.md, "Protocol") over real websockets to real jupyter_server
+processes, in YDoc and JSON mode: every message, every error code reachable without Redis,
+roles and bad input."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Many Jupyter servers share one session through a real Redis (DESIGN §2-§4): cross-server
-flow, a killed student server, a Redis outage, a lost pub/sub message, bad data in the store."""
+"""Many Jupyter servers share one session through a real Redis (docs/architecture.md, "Store"
+and "Delivery"): cross-server flow, a killed student server, a Redis outage, a lost pub/sub
+message, bad data in the store."""
 
 from __future__ import annotations
 

@@ -27,5 +27,5 @@ class CellEngine(Protocol):
         ...
 
     def pull(self, request: PullInput) -> MergeOutcome:
-        """Apply DESIGN §5 to one cell."""
+        """Apply the merge rules (docs/architecture.md, "Merge rules") to one cell."""
         ...

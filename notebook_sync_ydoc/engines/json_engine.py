@@ -17,5 +17,5 @@ class JsonEngine:
         return None
 
     def pull(self, request: PullInput) -> MergeOutcome:
-        """DESIGN §5 on text; ``update`` is always None."""
+        """The merge rules on text; ``update`` is always None."""
         return plan_pull(request).outcome()

@@ -23,11 +23,12 @@ def hash_key(key: str) -> str:
 def student_id_for(student_key: str) -> str:
     """The student's id: derived from the student key alone, revealing nothing of it.
 
-    DESIGN §6 made a student the pair (Jupyter identity, student key). jupyter_server gives a
-    token-authenticated client without a login cookie a new random anonymous identity on every
-    connection (and every browser profile on a workshop server its own), so binding state to the
-    identity would lose it on reconnect. The key is a 192-bit secret known only to the student's
-    client; the identity is recorded with the student and shown to the teacher.
+    A student is not the pair (Jupyter identity, student key) (docs/architecture.md,
+    "Protocol"): jupyter_server gives a token-authenticated client without a login cookie a new
+    random anonymous identity on every connection (and every browser profile on a workshop
+    server its own), so binding state to the identity would lose it on reconnect. The key is a
+    192-bit secret known only to the student's client; the identity is recorded with the student
+    and shown to the teacher.
     """
     return hashlib.sha256(b"student\x00" + student_key.encode()).hexdigest()[:24]
 
