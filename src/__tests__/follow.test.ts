@@ -4,16 +4,21 @@ import { test } from 'node:test';
 import * as Y from 'yjs';
 
 import {
-  actionLabel,
   findRoomState,
+  followAction,
   followView,
   IStudentSide,
-  readRoomCells,
-  statusLabel
+  readRoomCells
 } from '../logic/follow';
 
 /** A room cell as the server writes it (jupyter-ydoc's YNotebook schema). */
-function roomCell(id: string, type: string, source: string, seq: number, locked = false): Y.Map<unknown> {
+function roomCell(
+  id: string,
+  type: string,
+  source: string,
+  seq: number,
+  locked = false
+): Y.Map<unknown> {
   const cell = new Y.Map<unknown>();
   cell.set('id', id);
   cell.set('cell_type', type);
@@ -30,16 +35,21 @@ function roomCell(id: string, type: string, source: string, seq: number, locked 
 
 function roomDoc(): Y.Doc {
   const doc = new Y.Doc();
-  doc.getArray('cells').push([
-    roomCell('t-intro', 'markdown', '# Lesson 1', 1),
-    roomCell('t-sum', 'code', 'x = 1\ny = 2\nprint(x + y)', 3),
-    roomCell('t-func', 'code', 'secret', 4, true)
-  ]);
+  doc
+    .getArray('cells')
+    .push([
+      roomCell('t-intro', 'markdown', '# Lesson 1', 1),
+      roomCell('t-sum', 'code', 'x = 1\ny = 2\nprint(x + y)', 3),
+      roomCell('t-func', 'code', 'secret', 4, true)
+    ]);
   doc.getMap('meta').set('nbformat', 4);
   return doc;
 }
 
-function student(pulled: Record<string, number>, present: string[]): IStudentSide {
+function student(
+  pulled: Record<string, number>,
+  present: string[]
+): IStudentSide {
   return {
     pulledSeq: id => pulled[id] ?? 0,
     hasCell: id => present.includes(id)
@@ -102,7 +112,11 @@ test('view: new, behind, current, missing and locked cells', () => {
   assert.equal(view.students, 2);
   assert.equal(view.title, 'Lesson 1');
   // pulled t-intro at 1, t-sum at 2 (the teacher is at 3)
-  view = followView(readRoomCells(doc), room, student({ 't-intro': 1, 't-sum': 2 }, ['t-intro', 't-sum']));
+  view = followView(
+    readRoomCells(doc),
+    room,
+    student({ 't-intro': 1, 't-sum': 2 }, ['t-intro', 't-sum'])
+  );
   assert.deepEqual(
     view.cells.map(c => c.status),
     ['current', 'behind', 'locked']
@@ -111,16 +125,21 @@ test('view: new, behind, current, missing and locked cells', () => {
   assert.equal(view.cells[1].pulledSeq, 2);
   assert.equal(view.behind, 1);
   // t-intro pulled then deleted from the notebook
-  view = followView(readRoomCells(doc), room, student({ 't-intro': 1, 't-sum': 3 }, ['t-sum']));
+  view = followView(
+    readRoomCells(doc),
+    room,
+    student({ 't-intro': 1, 't-sum': 3 }, ['t-sum'])
+  );
   assert.deepEqual(
     view.cells.map(c => c.status),
     ['missing', 'current', 'locked']
   );
   assert.equal(view.behind, 0);
-  assert.equal(actionLabel('missing'), 'Add again');
-  assert.equal(actionLabel('current'), null);
-  assert.equal(actionLabel('locked'), null);
-  assert.equal(statusLabel('behind'), 'update available');
+  assert.equal(followAction('missing'), 'restore');
+  assert.equal(followAction('new'), 'add');
+  assert.equal(followAction('behind'), 'pull');
+  assert.equal(followAction('current'), null);
+  assert.equal(followAction('locked'), null);
 });
 
 test('live: a push, a lock and a retype in the document show up; awareness ahead of the document wins', () => {
@@ -133,7 +152,10 @@ test('live: a push, a lock and a retype in the document show up; awareness ahead
     const text = sum.get('source') as Y.Text;
     text.delete(0, 'x = 1'.length);
     text.insert(0, 'x = 10');
-    (sum.get('metadata') as Y.Map<unknown>).set('notebook_sync', { locked: false, seq: 5 });
+    (sum.get('metadata') as Y.Map<unknown>).set('notebook_sync', {
+      locked: false,
+      seq: 5
+    });
   });
   let view = followView(readRoomCells(doc), null, side);
   assert.equal(view.cells[1].source, 'x = 10\ny = 2\nprint(x + y)');
@@ -162,9 +184,20 @@ test('live: a push, a lock and a retype in the document show up; awareness ahead
   );
   // the awareness announces seq 7 before the document has it
   const ahead = findRoomState(
-    new Map([[1, { notebook_sync: { ...ROOM_STATE.notebook_sync, cells: { 't-sum': 7 } } }]])
+    new Map([
+      [
+        1,
+        {
+          notebook_sync: { ...ROOM_STATE.notebook_sync, cells: { 't-sum': 7 } }
+        }
+      ]
+    ])
   );
-  view = followView(readRoomCells(doc), ahead, student({ 't-sum': 6 }, ['t-sum']));
+  view = followView(
+    readRoomCells(doc),
+    ahead,
+    student({ 't-sum': 6 }, ['t-sum'])
+  );
   assert.equal(view.cells[1].availableSeq, 7);
   assert.equal(view.cells[1].status, 'behind');
 });
@@ -174,7 +207,10 @@ test('a remote follower sees the same view after applying the room updates', () 
   const follower = new Y.Doc();
   Y.applyUpdate(follower, Y.encodeStateAsUpdate(server));
   server.on('update', (update: Uint8Array) => Y.applyUpdate(follower, update));
-  const text = server.getArray<Y.Map<unknown>>('cells').get(0).get('source') as Y.Text;
+  const text = server
+    .getArray<Y.Map<unknown>>('cells')
+    .get(0)
+    .get('source') as Y.Text;
   text.insert(text.length, '\nWelcome');
   assert.equal(readRoomCells(follower)[0].source, '# Lesson 1\nWelcome');
   assert.deepEqual(readRoomCells(follower), readRoomCells(server));
@@ -190,5 +226,7 @@ test('odd documents: non-cells are skipped, plain metadata and string sources ar
   const noId = new Y.Map<unknown>();
   noId.set('cell_type', 'code');
   doc.getArray<unknown>('cells').push([plain, noId, 'junk']);
-  assert.deepEqual(readRoomCells(doc), [{ id: 'p', cellType: 'code', source: 'a = 1', locked: false, seq: 2 }]);
+  assert.deepEqual(readRoomCells(doc), [
+    { id: 'p', cellType: 'code', source: 'a = 1', locked: false, seq: 2 }
+  ]);
 });

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { diffLines, diffStats, sideBySide, splitLines } from '../logic/lineDiff';
+import {
+  diffLines,
+  diffStats,
+  sideBySide,
+  splitLines
+} from '../logic/lineDiff';
 
 test('splitLines', () => {
   assert.deepEqual(splitLines(''), []);
@@ -11,7 +16,10 @@ test('splitLines', () => {
 
 test('identical texts are all "same"', () => {
   const lines = diffLines('a\nb', 'a\nb');
-  assert.deepEqual(lines.map(l => l.kind), ['same', 'same']);
+  assert.deepEqual(
+    lines.map(l => l.kind),
+    ['same', 'same']
+  );
   assert.deepEqual(diffStats(lines), { added: 0, removed: 0 });
 });
 
@@ -55,11 +63,18 @@ test('uneven replacement runs give removed/added rows', () => {
 
 test('above the size bound the middle is one replaced block', () => {
   const a = Array.from({ length: 50 }, (_, i) => `a${i}`).join('\n');
-  const b = Array.from({ length: 50 }, (_, i) => (i % 2 ? `a${i}` : `b${i}`)).join('\n');
+  const b = Array.from({ length: 50 }, (_, i) =>
+    i % 2 ? `a${i}` : `b${i}`
+  ).join('\n');
   const bounded = diffLines(a, b, 100);
   // every line of a removed, every line of b added, but the common first/last trimmed lines kept
   const stats = diffStats(bounded);
-  assert.equal(stats.added + stats.removed + bounded.filter(l => l.kind === 'same').length * 2, 100);
+  assert.equal(
+    stats.added +
+      stats.removed +
+      bounded.filter(l => l.kind === 'same').length * 2,
+    100
+  );
   const exact = diffLines(a, b);
   assert.ok(diffStats(exact).added < stats.added);
 });

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { applyEdit, computeMinimalEdit, ISourceSink, writeMinimal } from '../logic/minimalEdit';
+import {
+  applyEdit,
+  computeMinimalEdit,
+  ISourceSink,
+  writeMinimal
+} from '../logic/minimalEdit';
 
 /** A sink that records every updateSource call, like the shared model. */
 class RecordingSink implements ISourceSink {
@@ -12,7 +17,8 @@ class RecordingSink implements ISourceSink {
   }
   updateSource(start: number, end: number, value?: string): void {
     this.calls.push([start, end, value]);
-    this.text = this.text.slice(0, start) + (value ?? '') + this.text.slice(end);
+    this.text =
+      this.text.slice(0, start) + (value ?? '') + this.text.slice(end);
   }
 }
 
@@ -22,16 +28,39 @@ test('equal texts give no edit', () => {
 });
 
 test('only the changed middle is replaced', () => {
-  const edit = computeMinimalEdit('x = 1\ny = 2\nz = 3\n', 'x = 1\ny = 20\nz = 3\n');
+  const edit = computeMinimalEdit(
+    'x = 1\ny = 2\nz = 3\n',
+    'x = 1\ny = 20\nz = 3\n'
+  );
   assert.deepEqual(edit, { start: 11, end: 11, insert: '0' }); // after 'y = 2'
 });
 
 test('insertion at start, end and deletion', () => {
-  assert.deepEqual(computeMinimalEdit('world', 'hello world'), { start: 0, end: 0, insert: 'hello ' });
-  assert.deepEqual(computeMinimalEdit('hello', 'hello world'), { start: 5, end: 5, insert: ' world' });
-  assert.deepEqual(computeMinimalEdit('hello world', 'hello'), { start: 5, end: 11, insert: '' });
-  assert.deepEqual(computeMinimalEdit('', 'abc'), { start: 0, end: 0, insert: 'abc' });
-  assert.deepEqual(computeMinimalEdit('abc', ''), { start: 0, end: 3, insert: '' });
+  assert.deepEqual(computeMinimalEdit('world', 'hello world'), {
+    start: 0,
+    end: 0,
+    insert: 'hello '
+  });
+  assert.deepEqual(computeMinimalEdit('hello', 'hello world'), {
+    start: 5,
+    end: 5,
+    insert: ' world'
+  });
+  assert.deepEqual(computeMinimalEdit('hello world', 'hello'), {
+    start: 5,
+    end: 11,
+    insert: ''
+  });
+  assert.deepEqual(computeMinimalEdit('', 'abc'), {
+    start: 0,
+    end: 0,
+    insert: 'abc'
+  });
+  assert.deepEqual(computeMinimalEdit('abc', ''), {
+    start: 0,
+    end: 3,
+    insert: ''
+  });
 });
 
 test('repeated characters: prefix and suffix never overlap', () => {
@@ -73,16 +102,24 @@ test('random texts round-trip through applyEdit', () => {
   };
   const alphabet = 'ab\n \u00e9\u{1F600}';
   const chars = Array.from(alphabet);
-  const randomText = () => Array.from({ length: rand(12) }, () => chars[rand(chars.length)]).join('');
+  const randomText = () =>
+    Array.from({ length: rand(12) }, () => chars[rand(chars.length)]).join('');
   for (let i = 0; i < 2000; i++) {
     const a = randomText();
     const b = randomText();
     const edit = computeMinimalEdit(a, b);
-    assert.equal(applyEdit(a, edit), b, `${JSON.stringify(a)} -> ${JSON.stringify(b)}`);
+    assert.equal(
+      applyEdit(a, edit),
+      b,
+      `${JSON.stringify(a)} -> ${JSON.stringify(b)}`
+    );
     if (edit) {
       // minimal: the untouched prefix and suffix really are common
       assert.equal(a.slice(0, edit.start), b.slice(0, edit.start));
-      assert.equal(a.slice(edit.end), b.slice(b.length - (a.length - edit.end)));
+      assert.equal(
+        a.slice(edit.end),
+        b.slice(b.length - (a.length - edit.end))
+      );
       // never split a surrogate pair
       const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
       assert.ok(!isLow(a.charCodeAt(edit.start)) || edit.start === a.length);

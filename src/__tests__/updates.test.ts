@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { insertionIndex, reconnectDelay, UpdateTracker } from '../logic/updates';
+import {
+  insertionIndex,
+  reconnectDelay,
+  UpdateTracker
+} from '../logic/updates';
 import { normaliseCode, SyncMemory } from '../logic/storage';
 
 test('update_available is de-duplicated by (cell_id, seq)', () => {
@@ -119,12 +123,19 @@ class MemStorage {
 test('SyncMemory keeps teacher key per notebook path and student key per session', () => {
   const storage = new MemStorage();
   const m = new SyncMemory(storage);
-  m.setTeacher('a.ipynb', { session_code: 'ABC234', teacher_key: 'k', title: 't' });
+  m.setTeacher('a.ipynb', {
+    session_code: 'ABC234',
+    teacher_key: 'k',
+    title: 't'
+  });
   assert.equal(m.getTeacher('a.ipynb')?.teacher_key, 'k');
   assert.equal(m.getTeacher('b.ipynb'), null);
   m.setStudent({ session_code: 'ABC234', student_key: 's', name: 'Ann' });
   m.setStudentNotebook('mine.ipynb', 'ABC234');
-  assert.equal(m.getStudent(m.getStudentNotebook('mine.ipynb')!)?.student_key, 's');
+  assert.equal(
+    m.getStudent(m.getStudentNotebook('mine.ipynb')!)?.student_key,
+    's'
+  );
   m.clearTeacher('a.ipynb');
   assert.equal(m.getTeacher('a.ipynb'), null);
   // corrupt entries are dropped, not thrown

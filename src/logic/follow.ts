@@ -5,11 +5,7 @@
  */
 import * as Y from 'yjs';
 
-/** The cell metadata key and awareness key owned by the room. */
-export const ROOM_KEY = 'notebook_sync';
-
-/** Close code of the follow room: the session ended (do not reconnect). */
-export const CLOSE_SESSION_ENDED = 4410;
+import { ROOM_KEY } from '../api/codes';
 
 /** One cell as the room shows it. */
 export interface IRoomCell {
@@ -47,7 +43,8 @@ export interface IRoomState {
  * - `current`: the student has the teacher's latest version.
  * - `missing`: pulled before, up to date, but deleted from the notebook (can be added again).
  */
-export type FollowCellStatus = 'locked' | 'new' | 'behind' | 'current' | 'missing';
+export type FollowCellStatus =
+  'locked' | 'new' | 'behind' | 'current' | 'missing';
 
 export interface IFollowCell extends IRoomCell {
   /** Position among the room's cells (0-based). */
@@ -151,7 +148,10 @@ export function readRoomCells(doc: Y.Doc): IRoomCell[] {
  * The room's own state among the awareness states: the only one carrying `notebook_sync` with
  * role "teacher" (followers cannot publish that key). With `code`, it must be that session's.
  */
-export function findRoomState(states: ReadonlyMap<number, unknown>, code?: string): IRoomState | null {
+export function findRoomState(
+  states: ReadonlyMap<number, unknown>,
+  code?: string
+): IRoomState | null {
   for (const state of states.values()) {
     if (!isRecord(state)) {
       continue;
@@ -160,7 +160,11 @@ export function findRoomState(states: ReadonlyMap<number, unknown>, code?: strin
     if (!isRecord(room) || room.role !== 'teacher') {
       continue;
     }
-    if (code && typeof room.session_code === 'string' && room.session_code !== code) {
+    if (
+      code &&
+      typeof room.session_code === 'string' &&
+      room.session_code !== code
+    ) {
       continue;
     }
     const cells: Record<string, number> = {};
@@ -178,7 +182,8 @@ export function findRoomState(states: ReadonlyMap<number, unknown>, code?: strin
       : [];
     return {
       role: 'teacher',
-      session_code: typeof room.session_code === 'string' ? room.session_code : '',
+      session_code:
+        typeof room.session_code === 'string' ? room.session_code : '',
       title: typeof room.title === 'string' ? room.title : '',
       status: typeof room.status === 'string' ? room.status : '',
       cells,
@@ -189,7 +194,11 @@ export function findRoomState(states: ReadonlyMap<number, unknown>, code?: strin
 }
 
 /** Set the room's cells against the student's notebook and pulls. */
-export function followView(cells: IRoomCell[], room: IRoomState | null, student: IStudentSide): IFollowView {
+export function followView(
+  cells: IRoomCell[],
+  room: IRoomState | null,
+  student: IStudentSide
+): IFollowView {
   let behind = 0;
   const out = cells.map((cell, index): IFollowCell => {
     const offered = room ? room.cells[cell.id] : undefined;
@@ -220,31 +229,20 @@ export function followView(cells: IRoomCell[], room: IRoomState | null, student:
   };
 }
 
-/** A short label of a cell's status, for the panel. */
-export function statusLabel(status: FollowCellStatus): string {
-  switch (status) {
-    case 'locked':
-      return 'locked';
-    case 'new':
-      return 'new';
-    case 'behind':
-      return 'update available';
-    case 'missing':
-      return 'deleted here';
-    default:
-      return 'up to date';
-  }
-}
+/**
+ * What a cell's button in the panel does, or null when there is nothing to do: `add` a new cell
+ * and `pull` a newer version (both the normal pull), or `restore` a deleted copy.
+ */
+export type FollowAction = 'add' | 'pull' | 'restore';
 
-/** The pull button's label for a status, or null when there is nothing to pull. */
-export function actionLabel(status: FollowCellStatus): string | null {
+export function followAction(status: FollowCellStatus): FollowAction | null {
   switch (status) {
     case 'new':
-      return 'Add';
+      return 'add';
     case 'behind':
-      return 'Pull';
+      return 'pull';
     case 'missing':
-      return 'Add again';
+      return 'restore';
     default:
       return null;
   }

@@ -27,7 +27,11 @@ export function splitLines(text: string): string[] {
   return text.split('\n');
 }
 
-export function diffLines(oldText: string, newText: string, maxCells = 4_000_000): IDiffLine[] {
+export function diffLines(
+  oldText: string,
+  newText: string,
+  maxCells = 4_000_000
+): IDiffLine[] {
   const a = splitLines(oldText);
   const b = splitLines(newText);
   let start = 0;
@@ -116,7 +120,12 @@ export function sideBySide(lines: IDiffLine[]): ISideBySideRow[] {
       const left = k < removed.length ? removed[k] : null;
       const right = k < added.length ? added[k] : null;
       rows.push({
-        kind: left !== null && right !== null ? 'changed' : left !== null ? 'removed' : 'added',
+        kind:
+          left !== null && right !== null
+            ? 'changed'
+            : left !== null
+              ? 'removed'
+              : 'added',
         left,
         right
       });
@@ -126,7 +135,10 @@ export function sideBySide(lines: IDiffLine[]): ISideBySideRow[] {
 }
 
 /** Counts for a one-line summary such as "+2 −1". */
-export function diffStats(lines: IDiffLine[]): { added: number; removed: number } {
+export function diffStats(lines: IDiffLine[]): {
+  added: number;
+  removed: number;
+} {
   let added = 0;
   let removed = 0;
   for (const line of lines) {

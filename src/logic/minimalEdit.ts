@@ -24,13 +24,19 @@ function isLowSurrogate(code: number): boolean {
  *
  * Linear time. Never splits a UTF-16 surrogate pair, so an emoji is replaced whole.
  */
-export function computeMinimalEdit(oldText: string, newText: string): ITextEdit | null {
+export function computeMinimalEdit(
+  oldText: string,
+  newText: string
+): ITextEdit | null {
   if (oldText === newText) {
     return null;
   }
   const maxPrefix = Math.min(oldText.length, newText.length);
   let prefix = 0;
-  while (prefix < maxPrefix && oldText.charCodeAt(prefix) === newText.charCodeAt(prefix)) {
+  while (
+    prefix < maxPrefix &&
+    oldText.charCodeAt(prefix) === newText.charCodeAt(prefix)
+  ) {
     prefix++;
   }
   // Do not end the prefix between the halves of a surrogate pair.
@@ -41,12 +47,16 @@ export function computeMinimalEdit(oldText: string, newText: string): ITextEdit 
   let suffix = 0;
   while (
     suffix < maxSuffix &&
-    oldText.charCodeAt(oldText.length - 1 - suffix) === newText.charCodeAt(newText.length - 1 - suffix)
+    oldText.charCodeAt(oldText.length - 1 - suffix) ===
+      newText.charCodeAt(newText.length - 1 - suffix)
   ) {
     suffix++;
   }
   // Do not start the suffix on the low half of a surrogate pair.
-  if (suffix > 0 && isLowSurrogate(oldText.charCodeAt(oldText.length - suffix))) {
+  if (
+    suffix > 0 &&
+    isLowSurrogate(oldText.charCodeAt(oldText.length - suffix))
+  ) {
     suffix--;
   }
   return {
@@ -73,7 +83,10 @@ export interface ISourceSink {
 /**
  * Write `target` into `sink` by one minimal replacement. Returns the edit made (null if none).
  */
-export function writeMinimal(sink: ISourceSink, target: string): ITextEdit | null {
+export function writeMinimal(
+  sink: ISourceSink,
+  target: string
+): ITextEdit | null {
   const edit = computeMinimalEdit(sink.getSource(), target);
   if (edit) {
     sink.updateSource(edit.start, edit.end, edit.insert);

@@ -23,14 +23,22 @@ export interface IStudentRecord {
   name: string;
 }
 
-function read<T>(storage: IStorageLike, key: string, check: (v: Record<string, unknown>) => boolean): T | null {
+function read<T>(
+  storage: IStorageLike,
+  key: string,
+  check: (v: Record<string, unknown>) => boolean
+): T | null {
   const raw = storage.getItem(key);
   if (!raw) {
     return null;
   }
   try {
     const value: unknown = JSON.parse(raw);
-    if (value && typeof value === 'object' && check(value as Record<string, unknown>)) {
+    if (
+      value &&
+      typeof value === 'object' &&
+      check(value as Record<string, unknown>)
+    ) {
       return value as T;
     }
   } catch {
@@ -59,7 +67,8 @@ export class SyncMemory {
     return read<ITeacherRecord>(
       this._storage,
       SyncMemory.teacherKey(path),
-      v => typeof v.session_code === 'string' && typeof v.teacher_key === 'string'
+      v =>
+        typeof v.session_code === 'string' && typeof v.teacher_key === 'string'
     );
   }
 
@@ -75,12 +84,16 @@ export class SyncMemory {
     return read<IStudentRecord>(
       this._storage,
       SyncMemory.studentKey(code),
-      v => typeof v.session_code === 'string' && typeof v.student_key === 'string'
+      v =>
+        typeof v.session_code === 'string' && typeof v.student_key === 'string'
     );
   }
 
   setStudent(record: IStudentRecord): void {
-    this._storage.setItem(SyncMemory.studentKey(record.session_code), JSON.stringify(record));
+    this._storage.setItem(
+      SyncMemory.studentKey(record.session_code),
+      JSON.stringify(record)
+    );
   }
 
   clearStudent(code: string): void {

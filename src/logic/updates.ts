@@ -2,7 +2,7 @@
  * The student's view of a session's cells: what the teacher has announced, what this student
  * pulled, what is locked. Pure, unit-tested in node.
  */
-import type { ICellInfo, IUpdateAvailable } from '../protocol';
+import type { ICellInfo, IUpdateAvailable } from '../api/messages';
 
 export interface ICellState {
   cellId: string;
@@ -61,7 +61,8 @@ export class UpdateTracker {
       if (typeof info.sync_allowed === 'boolean') {
         state.syncAllowed = info.sync_allowed;
       }
-      state.teacherIndex = typeof info.index === 'number' ? info.index : position;
+      state.teacherIndex =
+        typeof info.index === 'number' ? info.index : position;
       if (info.cell_type) {
         state.cellType = info.cell_type;
       }
@@ -78,7 +79,9 @@ export class UpdateTracker {
    * Record an `update_available`. Returns false for a duplicate or stale announcement
    * (same or lower seq than already known or pulled): clients de-duplicate by (cell_id, seq).
    */
-  offer(update: Pick<IUpdateAvailable, 'cell_id' | 'seq' | 'cell_type' | 'index'>): boolean {
+  offer(
+    update: Pick<IUpdateAvailable, 'cell_id' | 'seq' | 'cell_type' | 'index'>
+  ): boolean {
     const state = this._ensure(update.cell_id);
     if (typeof update.index === 'number') {
       state.teacherIndex = update.index;
@@ -122,7 +125,10 @@ export class UpdateTracker {
   pending(): ICellState[] {
     return Array.from(this._cells.values())
       .filter(s => !s.removed && s.availableSeq > s.pulledSeq)
-      .sort((a, b) => a.teacherIndex - b.teacherIndex || a.availableSeq - b.availableSeq);
+      .sort(
+        (a, b) =>
+          a.teacherIndex - b.teacherIndex || a.availableSeq - b.availableSeq
+      );
   }
 
   /** Cells "Pull all" should pull: pending and allowed, in the teacher's order. */
@@ -133,7 +139,9 @@ export class UpdateTracker {
   /** Cells this student has pulled at least once and that were not removed, in teacher order. */
   pulledStates(): ICellState[] {
     return Array.from(this._cells.values())
-      .filter(s => !s.removed && s.pulledSeq > 0 && s.availableSeq <= s.pulledSeq)
+      .filter(
+        s => !s.removed && s.pulledSeq > 0 && s.availableSeq <= s.pulledSeq
+      )
       .sort((a, b) => a.teacherIndex - b.teacherIndex);
   }
 
@@ -187,7 +195,12 @@ export function insertionIndex(
 }
 
 /** Exponential reconnect delay with optional jitter in [0, 1). */
-export function reconnectDelay(attempt: number, jitter = 0, baseMs = 500, maxMs = 10_000): number {
+export function reconnectDelay(
+  attempt: number,
+  jitter = 0,
+  baseMs = 500,
+  maxMs = 10_000
+): number {
   const exp = Math.min(maxMs, baseMs * Math.pow(2, Math.max(0, attempt)));
   return Math.round(exp * (0.75 + 0.5 * jitter));
 }

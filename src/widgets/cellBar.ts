@@ -7,16 +7,22 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 import { Signal } from '@lumino/signaling';
 import { PanelLayout, Widget } from '@lumino/widgets';
 
-import { previewCell, pullCell, pushCell, toggleShared } from '../actions';
-import { SessionManager } from '../manager';
-import { StudentSession, TeacherSession } from '../session';
-import { swapIfChanged } from './dom';
+import {
+  previewCell,
+  pullCell,
+  pushCell,
+  toggleShared
+} from '../actions/cells';
+import { IActionContext } from '../actions/context';
+import { StudentSession } from '../model/studentSession';
+import { TeacherSession } from '../model/teacherSession';
+import { el, swapIfChanged } from './dom';
 
 const BAR_CLASS = 'jp-nbsync-cellbar';
 
 class CellBar extends Widget {
   constructor(
-    private _manager: SessionManager,
+    private _ctx: IActionContext,
     private _panel: NotebookPanel,
     readonly cell: Cell
   ) {
@@ -30,14 +36,16 @@ class CellBar extends Widget {
   }
 
   render(): void {
-    const session = this._manager.get(this._panel);
+    const session = this._ctx.manager.get(this._panel);
     this.node.dataset.cellId = this.cellId;
-    const fresh = document.createElement('div');
-    fresh.className = this.node.className
-      .split(' ')
-      .filter(c => !c.startsWith('jp-nbsync-') && c !== 'jp-mod-hidden')
-      .concat(BAR_CLASS)
-      .join(' ');
+    const fresh = el(
+      'div',
+      this.node.className
+        .split(' ')
+        .filter(c => !c.startsWith('jp-nbsync-') && c !== 'jp-mod-hidden')
+        .concat(BAR_CLASS)
+        .join(' ')
+    );
     if (!session || session.status !== 'active') {
       fresh.classList.add('jp-mod-hidden');
     } else if (session instanceof TeacherSession) {
@@ -49,42 +57,50 @@ class CellBar extends Widget {
   }
 
   private _renderTeacher(session: TeacherSession, node: HTMLElement): void {
+    const { trans } = this._ctx;
     const cellId = this.cellId;
     const state = session.cell(cellId);
     const shared = !!state?.shared;
     node.classList.add('jp-nbsync-teacher');
-    const label = document.createElement('label');
-    label.className = 'jp-nbsync-share';
-    const box = document.createElement('input');
+    const label = el('label', 'jp-nbsync-share');
+    const box = el('input');
     box.type = 'checkbox';
     box.checked = shared;
     box.disabled = !!state?.pushing;
-    box.addEventListener('change', () => void toggleShared(session, cellId, box.checked));
-    label.append(box, document.createTextNode(' Shared'));
-    const push = document.createElement('button');
-    push.className = 'jp-nbsync-push jp-nbsync-button';
-    push.textContent = 'Push';
-    push.title = 'Send this cell\u2019s current text to the students';
+    box.addEventListener(
+      'change',
+      () => void toggleShared(this._ctx, session, cellId, box.checked)
+    );
+    label.append(box, document.createTextNode(` ${trans.__('Shared')}`));
+    const push = el(
+      'button',
+      'jp-nbsync-push jp-nbsync-button',
+      trans.__('Push')
+    );
+    push.title = trans.__('Send this cell\u2019s current text to the students');
     push.disabled = !!state?.pushing;
-    push.addEventListener('click', () => void pushCell(session, cellId));
-    const info = document.createElement('span');
-    info.className = 'jp-nbsync-info';
+    push.addEventListener(
+      'click',
+      () => void pushCell(this._ctx, session, cellId)
+    );
+    const info = el('span', 'jp-nbsync-info');
     if (!state || state.pushedSeq === 0) {
-      info.textContent = 'not shared';
+      info.textContent = trans.__('not shared');
     } else if (!shared) {
-      info.textContent = 'locked: students cannot pull';
+      info.textContent = trans.__('locked: students cannot pull');
       node.classList.add('jp-nbsync-locked');
     } else if (session.isDirty(cellId)) {
-      info.textContent = 'changed since last push';
+      info.textContent = trans.__('changed since last push');
       node.classList.add('jp-nbsync-dirty');
     } else {
-      info.textContent = `pushed (#${state.pushedSeq})`;
+      info.textContent = trans.__('pushed (#%1)', state.pushedSeq);
       node.classList.add('jp-nbsync-pushed');
     }
     node.append(label, push, info);
   }
 
   private _renderStudent(session: StudentSession, node: HTMLElement): void {
+    const { trans } = this._ctx;
     const cellId = this.cellId;
     const state = session.cellState(cellId);
     if (!state || state.removed) {
@@ -93,49 +109,59 @@ class CellBar extends Widget {
     }
     node.classList.add('jp-nbsync-student');
     if (!state.syncAllowed) {
-      const locked = document.createElement('span');
-      locked.className = 'jp-nbsync-locked-badge';
-      locked.textContent = 'Locked by teacher';
-      node.appendChild(locked);
+      node.appendChild(
+        el('span', 'jp-nbsync-locked-badge', trans.__('Locked by teacher'))
+      );
       return;
     }
     if (!session.hasUpdate(cellId)) {
-      const ok = document.createElement('span');
-      ok.className = 'jp-nbsync-info jp-nbsync-uptodate';
-      ok.textContent = state.pulledSeq > 0 ? 'up to date with the teacher' : '';
-      node.appendChild(ok);
+      const text =
+        state.pulledSeq > 0 ? trans.__('up to date with the teacher') : '';
+      node.appendChild(el('span', 'jp-nbsync-info jp-nbsync-uptodate', text));
       return;
     }
-    const badge = document.createElement('span');
-    badge.className = 'jp-nbsync-badge';
-    badge.textContent = 'Update from teacher';
-    const preview = document.createElement('button');
-    preview.className = 'jp-nbsync-preview-button jp-nbsync-button';
-    preview.textContent = 'Preview';
-    preview.addEventListener('click', () => void previewCell(session, cellId));
-    const pull = document.createElement('button');
-    pull.className = 'jp-nbsync-pull jp-nbsync-button';
-    pull.textContent = 'Pull';
-    pull.addEventListener('click', () => void pullCell(session, cellId));
-    node.append(badge, preview, pull);
+    const preview = el(
+      'button',
+      'jp-nbsync-preview-button jp-nbsync-button',
+      trans.__('Preview')
+    );
+    preview.addEventListener(
+      'click',
+      () => void previewCell(this._ctx, session, cellId)
+    );
+    const pull = el(
+      'button',
+      'jp-nbsync-pull jp-nbsync-button',
+      trans.__('Pull')
+    );
+    pull.addEventListener(
+      'click',
+      () => void pullCell(this._ctx, session, cellId)
+    );
+    node.append(
+      el('span', 'jp-nbsync-badge', trans.__('Update from teacher')),
+      preview,
+      pull
+    );
   }
 }
 
 /** Keeps one bar on every cell of a notebook panel. */
 export class CellBarTracker {
   constructor(
-    private _manager: SessionManager,
+    private _ctx: IActionContext,
     private _panel: NotebookPanel
   ) {
     const notebook = _panel.content;
+    const manager = _ctx.manager;
     notebook.model?.cells.changed.connect(() => this._scan(), this);
     notebook.modelChanged.connect(() => this._scan(), this);
-    _manager.cellsChanged.connect((_, args) => {
+    manager.cellsChanged.connect((_, args) => {
       if (args.panel === this._panel) {
         this._refresh(new Set(args.cellIds));
       }
     }, this);
-    _manager.changed.connect(() => this._refresh(null), this);
+    manager.changed.connect(() => this._refresh(null), this);
     _panel.disposed.connect(() => {
       Signal.disconnectReceiver(this);
       this._bars.clear();
@@ -148,7 +174,7 @@ export class CellBarTracker {
       if (this._bars.has(cell)) {
         continue;
       }
-      const bar = new CellBar(this._manager, this._panel, cell);
+      const bar = new CellBar(this._ctx, this._panel, cell);
       this._bars.set(cell, bar);
       cell.disposed.connect(() => this._bars.delete(cell));
       void cell.ready.then(() => {

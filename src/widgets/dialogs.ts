@@ -1,67 +1,110 @@
 /**
- * The dialogs: session code, join, preview, conflict.
+ * The dialogs: session code, session title, join, preview, conflict.
  */
 import { Clipboard, Dialog, showDialog } from '@jupyterlab/apputils';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
+import { ICellContentUpdate, ICellPreview, SyncStatus } from '../api/messages';
 import { normaliseCode } from '../logic/storage';
-import { ICellContentUpdate, ICellPreview, SyncStatus } from '../protocol';
 import { renderDiff } from './diffView';
+import { el } from './dom';
 
 /** A big session code with a copy button (used in the dialog and the side panel). */
-export function renderCode(code: string): HTMLElement {
-  const box = document.createElement('div');
-  box.className = 'jp-nbsync-code-box';
-  const big = document.createElement('div');
-  big.className = 'jp-nbsync-code';
-  big.textContent = code;
-  big.title = 'Session code: students type this to join';
-  const copy = document.createElement('button');
-  copy.className = 'jp-mod-styled jp-nbsync-copy';
-  copy.textContent = 'Copy';
+export function renderCode(
+  trans: TranslationBundle,
+  code: string
+): HTMLElement {
+  const box = el('div', 'jp-nbsync-code-box');
+  const big = el('div', 'jp-nbsync-code', code);
+  big.title = trans.__('Session code: students type this to join');
+  const copy = el('button', 'jp-mod-styled jp-nbsync-copy', trans.__('Copy'));
   copy.addEventListener('click', () => {
     Clipboard.copyToSystem(code);
-    copy.textContent = 'Copied';
-    setTimeout(() => (copy.textContent = 'Copy'), 1500);
+    copy.textContent = trans.__('Copied');
+    setTimeout(() => (copy.textContent = trans.__('Copy')), 1500);
   });
   box.append(big, copy);
   return box;
 }
 
-export async function showCodeDialog(code: string, title: string): Promise<void> {
+/** A dialog body of plain DOM nodes. */
+function dialogBody(...classes: string[]): Widget {
   const body = new Widget();
   body.addClass('jp-nbsync-dialog');
-  const intro = document.createElement('p');
-  intro.textContent = `Session "${title}" started. Students join with this code:`;
-  const help = document.createElement('p');
-  help.className = 'jp-nbsync-help';
-  help.textContent = 'Tick "Shared" on a cell (or press Push) to send it to the students.';
-  body.node.append(intro, renderCode(code), help);
-  await showDialog({ title: 'Class session started', body, buttons: [Dialog.okButton({ label: 'OK' })] });
+  classes.forEach(c => body.addClass(c));
+  return body;
 }
 
-export async function askSessionTitle(defaultTitle: string): Promise<string | null> {
-  const body = new TitleBody(defaultTitle);
-  const result = await showDialog({
-    title: 'Start a class session',
+export async function showCodeDialog(
+  trans: TranslationBundle,
+  code: string,
+  title: string
+): Promise<void> {
+  const body = dialogBody();
+  body.node.append(
+    el(
+      'p',
+      '',
+      trans.__('Session "%1" started. Students join with this code:', title)
+    ),
+    renderCode(trans, code),
+    el(
+      'p',
+      'jp-nbsync-help',
+      trans.__(
+        'Tick "Shared" on a cell (or press Push) to send it to the students.'
+      )
+    )
+  );
+  await showDialog({
+    title: trans.__('Class session started'),
     body,
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Start' })],
+    buttons: [Dialog.okButton({ label: trans.__('OK') })]
+  });
+}
+
+export async function askSessionTitle(
+  trans: TranslationBundle,
+  defaultTitle: string
+): Promise<string | null> {
+  const result = await showDialog({
+    title: trans.__('Start a class session'),
+    body: new TitleBody(trans, defaultTitle),
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.okButton({ label: trans.__('Start') })
+    ],
     focusNodeSelector: 'input'
   });
   return result.button.accept ? result.value : null;
 }
 
+/** A labelled text input appended to `parent`. */
+function field(
+  parent: HTMLElement,
+  label: string,
+  cls: string,
+  value: string
+): HTMLInputElement {
+  const wrap = el('label', '', label);
+  const input = el('input', `jp-mod-styled ${cls}`);
+  input.value = value;
+  wrap.appendChild(input);
+  parent.appendChild(wrap);
+  return input;
+}
+
 class TitleBody extends Widget implements Dialog.IBodyWidget<string> {
-  constructor(title: string) {
+  constructor(trans: TranslationBundle, title: string) {
     super();
     this.addClass('jp-nbsync-dialog');
-    const label = document.createElement('label');
-    label.textContent = 'Session title';
-    this._input = document.createElement('input');
-    this._input.className = 'jp-mod-styled jp-nbsync-title-input';
-    this._input.value = title;
-    label.appendChild(this._input);
-    this.node.appendChild(label);
+    this._input = field(
+      this.node,
+      trans.__('Session title'),
+      'jp-nbsync-title-input',
+      title
+    );
   }
 
   getValue(): string {
@@ -77,44 +120,51 @@ export interface IJoinValue {
 }
 
 class JoinBody extends Widget implements Dialog.IBodyWidget<IJoinValue> {
-  constructor(code: string, name: string) {
+  constructor(trans: TranslationBundle, name: string) {
     super();
     this.addClass('jp-nbsync-dialog');
-    this._code = this._field('Session code', 'jp-nbsync-join-code', code);
-    this._code.placeholder = 'e.g. K7PM2Q';
+    this._code = field(
+      this.node,
+      trans.__('Session code'),
+      'jp-nbsync-join-code',
+      ''
+    );
+    this._code.placeholder = trans.__('e.g. K7PM2Q');
     this._code.autocapitalize = 'characters';
-    this._name = this._field('Your name', 'jp-nbsync-join-name', name);
-    const help = document.createElement('p');
-    help.className = 'jp-nbsync-help';
-    help.textContent =
-      'Nothing in this notebook changes until you pull a cell. Cells with news from the teacher get a badge.';
-    this.node.appendChild(help);
+    this._name = field(
+      this.node,
+      trans.__('Your name'),
+      'jp-nbsync-join-name',
+      name
+    );
+    const help = trans.__(
+      'Nothing in this notebook changes until you pull a cell. Cells with news from the teacher get a badge.'
+    );
+    this.node.appendChild(el('p', 'jp-nbsync-help', help));
   }
 
   getValue(): IJoinValue {
-    return { code: normaliseCode(this._code.value), name: this._name.value.trim() };
-  }
-
-  private _field(label: string, cls: string, value: string): HTMLInputElement {
-    const wrap = document.createElement('label');
-    wrap.textContent = label;
-    const input = document.createElement('input');
-    input.className = `jp-mod-styled ${cls}`;
-    input.value = value;
-    wrap.appendChild(input);
-    this.node.appendChild(wrap);
-    return input;
+    return {
+      code: normaliseCode(this._code.value),
+      name: this._name.value.trim()
+    };
   }
 
   private _code: HTMLInputElement;
   private _name: HTMLInputElement;
 }
 
-export async function askJoin(defaultName: string): Promise<IJoinValue | null> {
+export async function askJoin(
+  trans: TranslationBundle,
+  defaultName: string
+): Promise<IJoinValue | null> {
   const result = await showDialog({
-    title: 'Join a class session',
-    body: new JoinBody('', defaultName),
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Join' })],
+    title: trans.__('Join a class session'),
+    body: new JoinBody(trans, defaultName),
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.okButton({ label: trans.__('Join') })
+    ],
     focusNodeSelector: 'input'
   });
   if (!result.button.accept || !result.value || !result.value.code) {
@@ -123,50 +173,69 @@ export async function askJoin(defaultName: string): Promise<IJoinValue | null> {
   return result.value;
 }
 
-export function describeStatus(status: SyncStatus, hasLocal: boolean): string {
+export function describeStatus(
+  trans: TranslationBundle,
+  status: SyncStatus,
+  hasLocal: boolean
+): string {
   switch (status) {
     case 'fast_forward':
       return hasLocal
-        ? "You have not changed this cell: pulling gives you the teacher's version."
-        : "This cell is new: pulling adds the teacher's version to your notebook.";
+        ? trans.__(
+            "You have not changed this cell: pulling gives you the teacher's version."
+          )
+        : trans.__(
+            "This cell is new: pulling adds the teacher's version to your notebook."
+          );
     case 'merged':
-      return "Your edits and the teacher's changes merge cleanly: pulling keeps both.";
+      return trans.__(
+        "Your edits and the teacher's changes merge cleanly: pulling keeps both."
+      );
     case 'replaced':
-      return "Pulling replaces your text with the teacher's.";
+      return trans.__("Pulling replaces your text with the teacher's.");
     case 'kept':
-      return 'Pulling keeps your text.';
+      return trans.__('Pulling keeps your text.');
     case 'conflict':
-      return 'You and the teacher changed the same lines: pulling asks you which to keep.';
+      return trans.__(
+        'You and the teacher changed the same lines: pulling asks you which to keep.'
+      );
     default:
       return '';
   }
 }
 
 /** Preview: mine beside the teacher's. Resolves true when the student chose to pull. */
-export async function showPreview(preview: ICellPreview, mine: string | null): Promise<boolean> {
-  const body = new Widget();
-  body.addClass('jp-nbsync-dialog');
-  body.addClass('jp-nbsync-preview');
-  const status = document.createElement('p');
-  status.className = 'jp-nbsync-preview-status';
+export async function showPreview(
+  trans: TranslationBundle,
+  preview: ICellPreview,
+  mine: string | null
+): Promise<boolean> {
+  const body = dialogBody('jp-nbsync-preview');
+  const status = el(
+    'p',
+    'jp-nbsync-preview-status',
+    describeStatus(trans, preview.status, mine !== null)
+  );
   status.dataset.status = preview.status;
-  status.textContent = describeStatus(preview.status, mine !== null);
-  body.node.appendChild(status);
-  body.node.appendChild(renderDiff(mine ?? '', preview.content.source, 'Mine', "Teacher's"));
+  body.node.append(
+    status,
+    renderDiff(trans, mine ?? '', preview.content.source)
+  );
   if (preview.status === 'merged' && typeof preview.source === 'string') {
-    const details = document.createElement('details');
-    const summary = document.createElement('summary');
-    summary.textContent = 'What you will have after the pull';
-    const pre = document.createElement('pre');
-    pre.className = 'jp-nbsync-preview-result';
-    pre.textContent = preview.source;
-    details.append(summary, pre);
+    const details = el('details');
+    details.append(
+      el('summary', '', trans.__('What you will have after the pull')),
+      el('pre', 'jp-nbsync-preview-result', preview.source)
+    );
     body.node.appendChild(details);
   }
   const result = await showDialog({
-    title: 'Teacher\u2019s update',
+    title: trans.__('Teacher\u2019s update'),
     body,
-    buttons: [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Pull' })]
+    buttons: [
+      Dialog.cancelButton({ label: trans.__('Close') }),
+      Dialog.okButton({ label: trans.__('Pull') })
+    ]
   });
   return result.button.accept;
 }
@@ -174,24 +243,40 @@ export async function showPreview(preview: ICellPreview, mine: string | null): P
 export type ConflictChoice = 'theirs' | 'mine' | null;
 
 /** Conflict: both versions; take the teacher's or keep mine. */
-export async function showConflict(reply: ICellContentUpdate, mine: string): Promise<ConflictChoice> {
-  const body = new Widget();
-  body.addClass('jp-nbsync-dialog');
-  body.addClass('jp-nbsync-conflict');
-  const intro = document.createElement('p');
-  intro.textContent =
-    'You and the teacher changed the same lines of this cell. Choose which version to keep.';
-  body.node.appendChild(intro);
-  const theirs = typeof reply.theirs === 'string' ? reply.theirs : reply.content.source;
+export async function showConflict(
+  trans: TranslationBundle,
+  reply: ICellContentUpdate,
+  mine: string
+): Promise<ConflictChoice> {
+  const body = dialogBody('jp-nbsync-conflict');
+  const theirs =
+    typeof reply.theirs === 'string' ? reply.theirs : reply.content.source;
   const own = typeof reply.mine === 'string' ? reply.mine : mine;
-  body.node.appendChild(renderDiff(own, theirs, 'Mine', "Teacher's"));
+  body.node.append(
+    el(
+      'p',
+      '',
+      trans.__(
+        'You and the teacher changed the same lines of this cell. Choose which version to keep.'
+      )
+    ),
+    renderDiff(trans, own, theirs)
+  );
   const result = await showDialog({
-    title: 'Conflict',
+    title: trans.__('Conflict'),
     body,
     buttons: [
-      Dialog.cancelButton({ label: 'Decide later' }),
-      Dialog.createButton({ label: 'Keep mine', accept: true, displayType: 'default', actions: ['mine'] }),
-      Dialog.okButton({ label: 'Use teacher\u2019s', actions: ['theirs'] })
+      Dialog.cancelButton({ label: trans.__('Decide later') }),
+      Dialog.createButton({
+        label: trans.__('Keep mine'),
+        accept: true,
+        displayType: 'default',
+        actions: ['mine']
+      }),
+      Dialog.okButton({
+        label: trans.__('Use teacher\u2019s'),
+        actions: ['theirs']
+      })
     ]
   });
   if (!result.button.accept) {

@@ -2,43 +2,59 @@
  * A side-by-side line diff as a DOM table: the student's text on the left, the teacher's on
  * the right.
  */
-import { diffLines, diffStats, sideBySide } from '../logic/lineDiff';
+import { TranslationBundle } from '@jupyterlab/translation';
 
-export function renderDiff(left: string, right: string, leftTitle: string, rightTitle: string): HTMLElement {
-  const lines = diffLines(left, right);
-  const rows = sideBySide(lines);
+import {
+  diffLines,
+  diffStats,
+  ISideBySideRow,
+  sideBySide
+} from '../logic/lineDiff';
+import { el } from './dom';
+
+export function renderDiff(
+  trans: TranslationBundle,
+  mine: string,
+  theirs: string
+): HTMLElement {
+  const lines = diffLines(mine, theirs);
   const stats = diffStats(lines);
-  const wrap = document.createElement('div');
-  wrap.className = 'jp-nbsync-diff';
-  const summary = document.createElement('div');
-  summary.className = 'jp-nbsync-diff-summary';
-  summary.textContent =
-    stats.added === 0 && stats.removed === 0
-      ? 'No differences.'
-      : `${stats.removed} line(s) only in ${leftTitle.toLowerCase()}, ${stats.added} line(s) only in ${rightTitle.toLowerCase()}`;
-  wrap.appendChild(summary);
-  const table = document.createElement('table');
+  const wrap = el('div', 'jp-nbsync-diff');
+  wrap.appendChild(
+    el(
+      'div',
+      'jp-nbsync-diff-summary',
+      stats.added === 0 && stats.removed === 0
+        ? trans.__('No differences.')
+        : trans.__(
+            "%1 line(s) only in mine, %2 line(s) only in teacher's",
+            stats.removed,
+            stats.added
+          )
+    )
+  );
+  const table = el('table');
   const head = table.createTHead().insertRow();
-  for (const title of [leftTitle, rightTitle]) {
-    const th = document.createElement('th');
-    th.textContent = title;
-    head.appendChild(th);
+  for (const title of [trans.__('Mine'), trans.__("Teacher's")]) {
+    head.appendChild(el('th', '', title));
   }
   const body = table.createTBody();
-  for (const row of rows) {
-    const tr = body.insertRow();
-    tr.className = `jp-nbsync-diff-${row.kind}`;
-    for (const [side, text] of [
-      ['left', row.left],
-      ['right', row.right]
-    ] as const) {
-      const td = tr.insertCell();
-      td.className = `jp-nbsync-diff-${side}` + (text === null ? ' jp-nbsync-diff-empty' : '');
-      const pre = document.createElement('pre');
-      pre.textContent = text ?? '';
-      td.appendChild(pre);
-    }
+  for (const row of sideBySide(lines)) {
+    renderRow(body.insertRow(), row);
   }
   wrap.appendChild(table);
   return wrap;
+}
+
+function renderRow(tr: HTMLTableRowElement, row: ISideBySideRow): void {
+  tr.className = `jp-nbsync-diff-${row.kind}`;
+  for (const [side, text] of [
+    ['left', row.left],
+    ['right', row.right]
+  ] as const) {
+    const td = tr.insertCell();
+    td.className =
+      `jp-nbsync-diff-${side}` + (text === null ? ' jp-nbsync-diff-empty' : '');
+    td.appendChild(el('pre', '', text ?? ''));
+  }
 }

@@ -11,7 +11,10 @@ import { Widget } from '@lumino/widgets';
  */
 const rendered = new WeakMap<HTMLElement, string>();
 
-export function swapIfChanged(target: HTMLElement, fresh: HTMLElement): boolean {
+export function swapIfChanged(
+  target: HTMLElement,
+  fresh: HTMLElement
+): boolean {
   const html = fresh.innerHTML;
   if (target.className === fresh.className && rendered.get(target) === html) {
     return false;

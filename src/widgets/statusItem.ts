@@ -3,23 +3,25 @@
  */
 import { Widget } from '@lumino/widgets';
 
-import { SessionManager } from '../manager';
+import { IActionContext } from '../actions/context';
+import { NotebookSession } from '../tokens';
+import { connectionText } from './labels';
 
 export class SyncStatusItem extends Widget {
   constructor(
-    private _manager: SessionManager,
+    private _ctx: IActionContext,
     private _onClick: () => void
   ) {
     super();
     this.addClass('jp-nbsync-status');
     this.node.addEventListener('click', () => this._onClick());
-    _manager.changed.connect(() => this.render(), this);
-    _manager.cellsChanged.connect(() => this.render(), this);
+    _ctx.manager.changed.connect(() => this.render(), this);
+    _ctx.manager.cellsChanged.connect(() => this.render(), this);
     this.render();
   }
 
   render(): void {
-    const session = this._manager.current;
+    const session = this._ctx.manager.current;
     if (!session || session.status === 'left') {
       this.node.textContent = '';
       this.node.dataset.connection = 'none';
@@ -28,22 +30,29 @@ export class SyncStatusItem extends Widget {
     }
     this.show();
     this.node.dataset.connection = session.connectionState;
-    const role = session.role === 'teacher' ? 'Teaching' : 'Class';
-    let text = `${role} ${session.code} · `;
-    if (session.status === 'ended') {
-      text += 'ended';
-    } else if (session.connectionState === 'connected') {
-      text += 'connected';
-    } else {
-      text += session.connectionState;
-    }
+    this.node.textContent = this._text(session);
+    this.node.title = this._ctx.trans.__(
+      'Class session: click to open the panel'
+    );
+  }
+
+  /** "Teaching K7QM2X · connected", "Class K7QM2X · connected · 2 updates". */
+  private _text(session: NotebookSession): string {
+    const { trans } = this._ctx;
+    const state =
+      session.status === 'ended'
+        ? trans.__('ended')
+        : connectionText(trans, session.connectionState);
+    const text =
+      session.role === 'teacher'
+        ? trans.__('Teaching %1 · %2', session.code, state)
+        : trans.__('Class %1 · %2', session.code, state);
     if (session.role === 'student' && session.status === 'active') {
       const n = session.tracker.pending().length;
       if (n) {
-        text += ` · ${n} update${n === 1 ? '' : 's'}`;
+        return `${text} · ${trans._n('%1 update', '%1 updates', n)}`;
       }
     }
-    this.node.textContent = text;
-    this.node.title = 'Class session: click to open the panel';
+    return text;
   }
 }

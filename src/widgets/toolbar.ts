@@ -5,21 +5,39 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { endSession, joinSession, pullAll, startSession } from '../actions';
-import { SessionManager } from '../manager';
-import { StudentSession, TeacherSession } from '../session';
+import { pullAll } from '../actions/cells';
+import { IActionContext } from '../actions/context';
+import { endSession, joinSession, startSession } from '../actions/session';
+import { StudentSession } from '../model/studentSession';
+import { TeacherSession } from '../model/teacherSession';
 import { showCodeDialog } from './dialogs';
-import { swapIfChanged } from './dom';
+import { el, swapIfChanged } from './dom';
+
+function button(
+  label: string,
+  cls: string,
+  title: string,
+  onClick: () => void
+): HTMLButtonElement {
+  const b = el(
+    'button',
+    `jp-ToolbarButtonComponent jp-Button jp-nbsync-tb ${cls}`,
+    label
+  );
+  b.title = title;
+  b.addEventListener('click', onClick);
+  return b;
+}
 
 export class SyncToolbarItem extends Widget {
   constructor(
-    private _manager: SessionManager,
+    private _ctx: IActionContext,
     private _panel: NotebookPanel
   ) {
     super();
     this.addClass('jp-nbsync-toolbar');
-    _manager.changed.connect(() => this.render(), this);
-    _manager.cellsChanged.connect((_, args) => {
+    _ctx.manager.changed.connect(() => this.render(), this);
+    _ctx.manager.cellsChanged.connect((_, args) => {
       if (args.panel === this._panel) {
         this.render();
       }
@@ -30,53 +48,73 @@ export class SyncToolbarItem extends Widget {
     this.render();
   }
 
-  private _button(label: string, cls: string, title: string, onClick: () => void): HTMLButtonElement {
-    const b = document.createElement('button');
-    b.className = `jp-ToolbarButtonComponent jp-Button jp-nbsync-tb ${cls}`;
-    b.textContent = label;
-    b.title = title;
-    b.addEventListener('click', onClick);
-    return b;
-  }
-
   render(): void {
-    const node = document.createElement('div');
-    node.className = this.node.className;
-    this._fill(node);
+    const node = el('div', this.node.className);
+    const session = this._ctx.manager.get(this._panel);
+    if (!session || session.status === 'ended' || session.status === 'left') {
+      node.append(...this._idleButtons());
+    } else if (session instanceof TeacherSession) {
+      node.append(...this._teacherButtons(session));
+    } else {
+      node.append(...this._studentButtons(session));
+    }
     swapIfChanged(this.node, node);
   }
 
-  private _fill(node: HTMLElement): void {
-    const session = this._manager.get(this._panel);
-    if (!session || session.status === 'ended' || session.status === 'left') {
-      node.append(
-        this._button('Start session', 'jp-nbsync-start', 'Start a class session from this notebook', () =>
-          void startSession(this._manager, this._panel)
-        ),
-        this._button('Join session', 'jp-nbsync-join', 'Join a class session with its code', () =>
-          void joinSession(this._manager, this._panel)
-        )
-      );
-      return;
-    }
-    if (session instanceof TeacherSession) {
-      node.append(
-        this._button(`Session ${session.code || '…'}`, 'jp-nbsync-show-code', 'Show the session code', () =>
-          void showCodeDialog(session.code, session.title)
-        ),
-        this._button('End', 'jp-nbsync-end', 'End the class session', () => void endSession(this._manager, this._panel))
-      );
-      return;
-    }
-    const student = session as StudentSession;
-    const n = student.tracker.pullable().length;
-    const all = this._button(`Pull all${n ? ` (${n})` : ''}`, 'jp-nbsync-tb-pull-all', 'Pull every cell with an update', () =>
-      void pullAll(student)
+  private _idleButtons(): HTMLButtonElement[] {
+    const { trans } = this._ctx;
+    return [
+      button(
+        trans.__('Start session'),
+        'jp-nbsync-start',
+        trans.__('Start a class session from this notebook'),
+        () => void startSession(this._ctx, this._panel)
+      ),
+      button(
+        trans.__('Join session'),
+        'jp-nbsync-join',
+        trans.__('Join a class session with its code'),
+        () => void joinSession(this._ctx, this._panel)
+      )
+    ];
+  }
+
+  private _teacherButtons(session: TeacherSession): HTMLButtonElement[] {
+    const { trans } = this._ctx;
+    return [
+      button(
+        trans.__('Session %1', session.code || '…'),
+        'jp-nbsync-show-code',
+        trans.__('Show the session code'),
+        () => void showCodeDialog(trans, session.code, session.title)
+      ),
+      button(
+        trans.__('End'),
+        'jp-nbsync-end',
+        trans.__('End the class session'),
+        () => void endSession(this._ctx, this._panel)
+      )
+    ];
+  }
+
+  private _studentButtons(session: StudentSession): HTMLButtonElement[] {
+    const { trans } = this._ctx;
+    const n = session.tracker.pullable().length;
+    const all = button(
+      n ? trans.__('Pull all (%1)', n) : trans.__('Pull all'),
+      'jp-nbsync-tb-pull-all',
+      trans.__('Pull every cell with an update'),
+      () => void pullAll(this._ctx, session)
     );
     all.disabled = n === 0;
-    node.append(
+    return [
       all,
-      this._button('Leave', 'jp-nbsync-leave', 'Leave the class session', () => void endSession(this._manager, this._panel))
-    );
+      button(
+        trans.__('Leave'),
+        'jp-nbsync-leave',
+        trans.__('Leave the class session'),
+        () => void endSession(this._ctx, this._panel)
+      )
+    ];
   }
 }

@@ -3,26 +3,35 @@
  */
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
-import { ISignal, Signal } from '@lumino/signaling';
+import { PromiseDelegate } from '@lumino/coreutils';
+import { Signal } from '@lumino/signaling';
 
-import { SyncMemory } from './logic/storage';
-import { DEFAULT_SETTINGS, ISyncSettings, NotebookSession, StudentSession, TeacherSession } from './session';
+import { DEFAULT_SETTINGS, ISyncSettings } from '../logic/settings';
+import { SyncMemory } from '../logic/storage';
+import { ISessionManager, NotebookSession } from '../tokens';
+import { cellIds } from './notebookEdit';
+import { StudentSession } from './studentSession';
+import { TeacherSession } from './teacherSession';
 
-export class SessionManager {
+export class SessionManager implements ISessionManager {
   constructor(
     readonly memory: SyncMemory,
     private _serverSettings?: ServerConnection.ISettings
   ) {}
 
-  settings: ISyncSettings = { ...DEFAULT_SETTINGS };
+  /** Resolves at the first `updateSettings`. */
+  get ready(): Promise<void> {
+    return this._ready.promise;
+  }
 
-  /** A session was created, disposed or changed state; or the current panel changed. */
-  get changed(): ISignal<this, void> {
+  get changed(): Signal<this, void> {
     return this._changed;
   }
 
-  /** The per-cell state changed for a panel's session. */
-  get cellsChanged(): ISignal<this, { panel: NotebookPanel; cellIds: string[] }> {
+  get cellsChanged(): Signal<
+    this,
+    { panel: NotebookPanel; cellIds: string[] }
+  > {
     return this._cellsChanged;
   }
 
@@ -47,49 +56,64 @@ export class SessionManager {
 
   createTeacher(panel: NotebookPanel): TeacherSession {
     this.drop(panel);
-    const session = new TeacherSession(panel, this.memory, this._serverSettings);
-    session.updateSettings(this.settings);
+    const session = new TeacherSession(
+      panel,
+      this.memory,
+      this._serverSettings
+    );
+    session.updateSettings(this._settings);
     this._track(panel, session);
     return session;
   }
 
   createStudent(panel: NotebookPanel): StudentSession {
     this.drop(panel);
-    const session = new StudentSession(panel, this.memory, this._serverSettings);
+    const session = new StudentSession(
+      panel,
+      this.memory,
+      this._serverSettings
+    );
     this._track(panel, session);
     return session;
   }
 
-  /** Forget (and disconnect) a panel's session. */
   drop(panel: NotebookPanel): void {
     const session = this._sessions.get(panel);
     if (session) {
       this._sessions.delete(panel);
       session.dispose();
       this._changed.emit();
-      this._cellsChanged.emit({ panel, cellIds: panel.content.widgets.map(w => w.model.id) });
+      this._cellsChanged.emit({ panel, cellIds: cellIds(panel.content) });
     }
   }
 
   updateSettings(settings: ISyncSettings): void {
-    this.settings = settings;
+    this._settings = settings;
     for (const session of this._sessions.values()) {
       if (session instanceof TeacherSession) {
         session.updateSettings(settings);
       }
     }
+    this._ready.resolve();
   }
 
   private _track(panel: NotebookPanel, session: NotebookSession): void {
     this._sessions.set(panel, session);
     session.changed.connect(() => this._changed.emit());
-    session.cellsChanged.connect((_, cellIds) => this._cellsChanged.emit({ panel, cellIds }));
+    session.cellsChanged.connect((_, cellIds) =>
+      this._cellsChanged.emit({ panel, cellIds })
+    );
     panel.disposed.connect(() => this.drop(panel));
     this._changed.emit();
   }
 
+  private _settings: ISyncSettings = { ...DEFAULT_SETTINGS };
   private _sessions = new Map<NotebookPanel, NotebookSession>();
   private _currentPanel: NotebookPanel | null = null;
+  private _ready = new PromiseDelegate<void>();
   private _changed = new Signal<this, void>(this);
-  private _cellsChanged = new Signal<this, { panel: NotebookPanel; cellIds: string[] }>(this);
+  private _cellsChanged = new Signal<
+    this,
+    { panel: NotebookPanel; cellIds: string[] }
+  >(this);
 }

@@ -5,14 +5,23 @@ import { Cell, ICellModel } from '@jupyterlab/cells';
 import { Notebook, NotebookPanel } from '@jupyterlab/notebook';
 import { JSONObject } from '@lumino/coreutils';
 
-import { ITextEdit, writeMinimal } from './logic/minimalEdit';
-import { insertionIndex } from './logic/updates';
-import { ICellContent } from './protocol';
+import { CellType, ICellContent } from '../api/messages';
+import { ITextEdit, writeMinimal } from '../logic/minimalEdit';
+import { insertionIndex } from '../logic/updates';
 
 /** Metadata keys never pushed to students (per-user UI state and our own bookkeeping). */
-const PRIVATE_METADATA = ['collapsed', 'scrolled', 'jupyter', 'execution', 'trusted'];
+const PRIVATE_METADATA = [
+  'collapsed',
+  'scrolled',
+  'jupyter',
+  'execution',
+  'trusted'
+];
 
-export function findCell(notebook: Notebook, cellId: string): { cell: Cell; index: number } | null {
+export function findCell(
+  notebook: Notebook,
+  cellId: string
+): { cell: Cell; index: number } | null {
   const widgets = notebook.widgets;
   for (let i = 0; i < widgets.length; i++) {
     if (widgets[i].model.id === cellId) {
@@ -22,9 +31,22 @@ export function findCell(notebook: Notebook, cellId: string): { cell: Cell; inde
   return null;
 }
 
-export function findCellModel(panel: NotebookPanel, cellId: string): ICellModel | null {
+export function findCellModel(
+  panel: NotebookPanel,
+  cellId: string
+): ICellModel | null {
   const found = findCell(panel.content, cellId);
   return found ? found.cell.model : null;
+}
+
+/** One of the cell types the protocol carries (JupyterLab's type admits any string). */
+export function isCellType(type: unknown): type is CellType {
+  return type === 'code' || type === 'markdown' || type === 'raw';
+}
+
+/** The cell type to create for `type`: itself, or code for anything else. */
+export function toCellType(type: unknown): CellType {
+  return isCellType(type) ? type : 'code';
 }
 
 export function cellIds(notebook: Notebook): string[] {
@@ -42,13 +64,16 @@ export function cellContent(model: ICellModel): ICellContent {
   }
   return {
     source: model.sharedModel.getSource(),
-    cell_type: model.type,
+    cell_type: toCellType(model.type),
     metadata
   };
 }
 
 /** Write `source` into a cell with one minimal replacement (cursor and undo behave). */
-export function writeCellSource(model: ICellModel, source: string): ITextEdit | null {
+export function writeCellSource(
+  model: ICellModel,
+  source: string
+): ITextEdit | null {
   return writeMinimal(model.sharedModel, source);
 }
 
@@ -69,11 +94,10 @@ export function insertTeacherCell(
     throw new Error('Notebook has no model');
   }
   const index = insertionIndex(cellIds(notebook), teacherOrder, teacherIndex);
-  const cellType = content.cell_type === 'markdown' || content.cell_type === 'raw' ? content.cell_type : 'code';
   const metadata = (content.metadata ?? {}) as JSONObject;
   model.sharedModel.insertCell(index, {
     id: cellId,
-    cell_type: cellType,
+    cell_type: toCellType(content.cell_type),
     source: content.source,
     metadata
   });
@@ -84,17 +108,26 @@ export function insertTeacherCell(
  * The teacher changed a cell's type (code <-> markdown): replace the student's cell by one of
  * the new type at the same place, with the same id and the given source.
  */
-export function replaceCellType(panel: NotebookPanel, cellId: string, cellType: string, source: string): boolean {
+export function replaceCellType(
+  panel: NotebookPanel,
+  cellId: string,
+  cellType: string,
+  source: string
+): boolean {
   const model = panel.content.model;
   const found = findCell(panel.content, cellId);
   if (!model || !found || found.cell.model.type === cellType) {
     return false;
   }
-  const type = cellType === 'markdown' || cellType === 'raw' ? cellType : 'code';
   const metadata = found.cell.model.sharedModel.getMetadata() as JSONObject;
   model.sharedModel.transact(() => {
     model.sharedModel.deleteCell(found.index);
-    model.sharedModel.insertCell(found.index, { id: cellId, cell_type: type, source, metadata });
+    model.sharedModel.insertCell(found.index, {
+      id: cellId,
+      cell_type: toCellType(cellType),
+      source,
+      metadata
+    });
   });
   return true;
 }

@@ -1,30 +1,29 @@
 /**
- * The wire protocol of /notebook-sync/ws (JSON text frames), as typed messages.
+ * The wire protocol of /notebook-sync/ws (JSON text frames) as types.
+ *
+ * Client messages are generated from the shipped JSON Schema (`messages.generated.ts`); the
+ * schema does not cover what the server sends, so the server messages are written here, with
+ * the direct reply of every client message (`Replies`).
  */
+import type { ServerErrorCode } from './errors';
+import type {
+  CellMetadata,
+  CellType,
+  ClientMessage,
+  ClientMessageType
+} from './messages.generated';
 
-export type SyncStatus = 'fast_forward' | 'merged' | 'replaced' | 'kept' | 'conflict';
+export * from './messages.generated';
+
+export type SyncStatus =
+  'fast_forward' | 'merged' | 'replaced' | 'kept' | 'conflict';
 export type SessionMode = 'ydoc' | 'json';
-export type ErrorCode =
-  | 'invalid_message'
-  | 'unknown_type'
-  | 'too_large'
-  | 'rate_limited'
-  | 'session_not_found'
-  | 'session_ended'
-  | 'not_in_session'
-  | 'forbidden'
-  | 'sync_not_allowed'
-  | 'cell_not_found'
-  | 'no_update'
-  | 'store_unavailable'
-  | 'internal'
-  | 'timeout'
-  | 'disconnected';
 
+/** A cell's content, as the teacher pushes it and as the server sends it back. */
 export interface ICellContent {
   source: string;
-  cell_type?: string;
-  metadata?: { [key: string]: unknown };
+  cell_type?: CellType;
+  metadata?: CellMetadata;
 }
 
 export interface ICellInfo {
@@ -143,7 +142,7 @@ export interface ICellPreview {
 
 export interface IErrorMessage {
   type: 'error';
-  code: ErrorCode | string;
+  code: ServerErrorCode;
   message: string;
   req_id?: string;
 }
@@ -168,45 +167,22 @@ export type ServerMessage =
   | IErrorMessage
   | IPong;
 
-/** Client messages: the type plus its fields; `req_id` is added by the connection. */
-export interface IClientMessage {
-  type: string;
-  [key: string]: unknown;
-}
+/** Fails to compile unless every client message type has a reply. */
+type ReplyTable<T extends Record<ClientMessageType, ServerMessage>> = T;
 
-/** An `error` reply (or a local failure) as a throwable. */
-export class SyncError extends Error {
-  constructor(
-    readonly code: ErrorCode | string,
-    message: string
-  ) {
-    super(message);
-    this.name = 'SyncError';
-  }
-}
+/** The direct reply (echoing `req_id`) of each client message; errors are `IErrorMessage`. */
+export type Replies = ReplyTable<{
+  create_session: ISessionCreated;
+  resume_session: ISessionResumed;
+  push_cell: IPushAck;
+  toggle_sync: ISyncAllowedUpdate;
+  remove_cell: ICellRemoved;
+  end_session: ISessionEnded;
+  join_session: ISessionJoined;
+  request_sync: ICellContentUpdate;
+  preview: ICellPreview;
+  leave_session: ISessionLeft;
+  ping: IPong;
+}>;
 
-/** Human wording for error codes shown to teachers and students. */
-export function describeError(code: string, message?: string): string {
-  switch (code) {
-    case 'session_not_found':
-      return 'No session with that code.';
-    case 'session_ended':
-      return 'The session has ended.';
-    case 'sync_not_allowed':
-      return 'The teacher has locked this cell.';
-    case 'no_update':
-      return 'Nothing new to pull for this cell.';
-    case 'rate_limited':
-      return 'Too many attempts; wait a moment and try again.';
-    case 'forbidden':
-      return 'Not allowed.';
-    case 'store_unavailable':
-      return 'The sync store is unavailable; the change was not saved. Try again.';
-    case 'disconnected':
-      return 'Not connected to the sync server.';
-    case 'timeout':
-      return 'The sync server did not answer in time.';
-    default:
-      return message || code;
-  }
-}
+export type ReplyTo<M extends ClientMessage> = Replies[M['type']];

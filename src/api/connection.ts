@@ -7,10 +7,12 @@ import { ServerConnection } from '@jupyterlab/services';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { reconnectDelay } from './logic/updates';
-import { IClientMessage, ServerMessage, SyncError } from './protocol';
+import { reconnectDelay } from '../logic/updates';
+import { ErrorCode, endsSession, SyncError } from './errors';
+import { ClientMessage, ReplyTo, ServerMessage } from './messages';
 
-export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+export type ConnectionState =
+  'connecting' | 'connected' | 'reconnecting' | 'closed';
 
 interface IPending {
   resolve: (msg: ServerMessage) => void;
@@ -71,7 +73,9 @@ export class SyncConnection implements IDisposable {
    */
   connect(giveUpAfterMs?: number): Promise<void> {
     if (this._isDisposed) {
-      return Promise.reject(new SyncError('disconnected', 'Connection disposed'));
+      return Promise.reject(
+        new SyncError('disconnected', 'Connection disposed')
+      );
     }
     if (!this._ready) {
       this._ready = new Promise<void>((resolve, reject) => {
@@ -90,7 +94,9 @@ export class SyncConnection implements IDisposable {
       const timer = setTimeout(() => {
         if (this._state !== 'connected') {
           this.close();
-          reject(new SyncError('disconnected', 'Could not reach the sync server'));
+          reject(
+            new SyncError('disconnected', 'Could not reach the sync server')
+          );
         }
       }, giveUpAfterMs);
       ready.then(
@@ -107,22 +113,28 @@ export class SyncConnection implements IDisposable {
   }
 
   /** Send a request and wait for its direct reply (or its error). */
-  request<T extends ServerMessage>(msg: IClientMessage, timeoutMs = REQUEST_TIMEOUT_MS): Promise<T> {
+  request<M extends ClientMessage>(
+    msg: M,
+    timeoutMs = REQUEST_TIMEOUT_MS
+  ): Promise<ReplyTo<M>> {
     const reqId = `r${++this._counter}`;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<ReplyTo<M>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this._pending.delete(reqId);
         reject(new SyncError('timeout', `No answer to ${msg.type}`));
       }, timeoutMs);
       this._pending.set(reqId, {
-        resolve: m => resolve(m as T),
+        // The server answers a request with its reply type (Replies) or an error.
+        resolve: m => resolve(m as ReplyTo<M>),
         reject,
         timer
       });
       if (!this._sendRaw({ ...msg, req_id: reqId })) {
         clearTimeout(timer);
         this._pending.delete(reqId);
-        reject(new SyncError('disconnected', 'Not connected to the sync server'));
+        reject(
+          new SyncError('disconnected', 'Not connected to the sync server')
+        );
       }
     });
   }
@@ -166,9 +178,12 @@ export class SyncConnection implements IDisposable {
           this._readyResolve?.();
         })
         .catch((err: unknown) => {
-          const error = err instanceof SyncError ? err : new SyncError('internal', String(err));
+          const error =
+            err instanceof SyncError
+              ? err
+              : new SyncError('internal', String(err));
           this._readyReject?.(error);
-          if (['session_not_found', 'session_ended', 'forbidden'].includes(error.code)) {
+          if (endsSession(error)) {
             // Nothing to come back to: stop trying.
             this.close();
           } else if (ws === this._ws) {
@@ -224,8 +239,12 @@ export class SyncConnection implements IDisposable {
     this._reconnectTimer = setTimeout(() => this._open(), delay);
   }
 
-  private _sendRaw(msg: IClientMessage): boolean {
-    if (!this._ws || !this._socketOpen || this._ws.readyState !== WebSocket.OPEN) {
+  private _sendRaw(msg: ClientMessage): boolean {
+    if (
+      !this._ws ||
+      !this._socketOpen ||
+      this._ws.readyState !== WebSocket.OPEN
+    ) {
       return false;
     }
     this._ws.send(JSON.stringify(msg));
@@ -263,7 +282,7 @@ export class SyncConnection implements IDisposable {
     this._clearPongTimer();
   }
 
-  private _rejectAll(code: string): void {
+  private _rejectAll(code: ErrorCode): void {
     for (const [, pending] of this._pending) {
       clearTimeout(pending.timer);
       pending.reject(new SyncError(code, 'Connection lost'));

@@ -9,7 +9,13 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 
-import { CLOSE_SESSION_ENDED, findRoomState, IRoomCell, IRoomState, readRoomCells } from './logic/follow';
+import {
+  findRoomState,
+  IRoomCell,
+  IRoomState,
+  readRoomCells
+} from '../logic/follow';
+import { CloseCode } from './codes';
 
 /**
  * - `connecting`: first connection (or a reconnection) under way, nothing synced yet.
@@ -19,7 +25,8 @@ import { CLOSE_SESSION_ENDED, findRoomState, IRoomCell, IRoomState, readRoomCell
  * - `ended`: the session ended (close code 4410); no more reconnection.
  * - `closed`: the server closed for good with another 44xx code, or the follower was stopped.
  */
-export type FollowState = 'connecting' | 'live' | 'reconnecting' | 'failing' | 'ended' | 'closed';
+export type FollowState =
+  'connecting' | 'live' | 'reconnecting' | 'failing' | 'ended' | 'closed';
 
 /** Consecutive failed attempts after which the panel says so. */
 const FAILING_AFTER = 3;
@@ -51,14 +58,22 @@ export class FollowRoom implements IDisposable {
       params.token = settings.token;
     }
     this.doc = new Y.Doc();
-    this.provider = new WebsocketProvider(followRoomBase(settings), options.code, this.doc, {
-      params,
-      disableBc: true,
-      maxBackoffTime: MAX_BACKOFF_MS,
-      WebSocketPolyfill: settings.WebSocket
-    });
+    this.provider = new WebsocketProvider(
+      followRoomBase(settings),
+      options.code,
+      this.doc,
+      {
+        params,
+        disableBc: true,
+        maxBackoffTime: MAX_BACKOFF_MS,
+        WebSocketPolyfill: settings.WebSocket
+      }
+    );
     if (options.name) {
-      this.provider.awareness.setLocalStateField('user', { name: options.name, display_name: options.name });
+      this.provider.awareness.setLocalStateField('user', {
+        name: options.name,
+        display_name: options.name
+      });
     }
     this.doc.on('update', this._onUpdate);
     this.provider.awareness.on('change', this._onAwareness);
@@ -124,7 +139,9 @@ export class FollowRoom implements IDisposable {
     this._changed.emit();
   };
 
-  private _onStatus = (event: { status: 'connected' | 'disconnected' | 'connecting' }): void => {
+  private _onStatus = (event: {
+    status: 'connected' | 'disconnected' | 'connecting';
+  }): void => {
     if (this._state === 'ended' || this._state === 'closed') {
       return;
     }
@@ -154,7 +171,7 @@ export class FollowRoom implements IDisposable {
   };
 
   private _onConnectionClose = (event: CloseEvent | null): void => {
-    if (event && event.code === CLOSE_SESSION_ENDED) {
+    if (event && event.code === CloseCode.sessionEnded) {
       // Inside y-websocket's close path: only make sure it does not reconnect.
       this._stop('ended', false);
     }
@@ -162,7 +179,10 @@ export class FollowRoom implements IDisposable {
 
   private _onClosed = (event: { code: number; reason: string }): void => {
     // A permanent close (44xx) from the server: y-websocket stopped reconnecting.
-    this._stop(event.code === CLOSE_SESSION_ENDED ? 'ended' : 'closed', false);
+    this._stop(
+      event.code === CloseCode.sessionEnded ? 'ended' : 'closed',
+      false
+    );
   };
 
   private _stop(state: 'ended' | 'closed', disconnect = true): void {

@@ -1,0 +1,136 @@
+/**
+ * Per-cell flows: the student's preview and pull (with the conflict dialog and the undo
+ * notice), the teacher's push and share/lock; failures are shown as notifications.
+ */
+import { Notification } from '@jupyterlab/apputils';
+
+import { StudentSession } from '../model/studentSession';
+import { TeacherSession } from '../model/teacherSession';
+import { showConflict, showPreview } from '../widgets/dialogs';
+import { IActionContext, notifyFailure } from './context';
+
+/** Pull one cell; on conflict ask, then retry with the choice. Returns false if nothing applied. */
+export async function pullCell(
+  ctx: IActionContext,
+  session: StudentSession,
+  cellId: string
+): Promise<boolean> {
+  const { trans } = ctx;
+  try {
+    let { reply, before } = await session.pull(cellId);
+    if (reply.status === 'conflict') {
+      const choice = await showConflict(trans, reply, before ?? '');
+      if (!choice) {
+        return false;
+      }
+      ({ reply, before } = await session.pull(cellId, choice));
+    }
+    if (
+      reply.status === 'replaced' &&
+      before !== null &&
+      before !== reply.content.source
+    ) {
+      const mine = typeof reply.mine === 'string' ? reply.mine : before;
+      Notification.info(
+        trans.__('Your text was replaced by the teacher\u2019s.'),
+        {
+          autoClose: 8000,
+          actions: [
+            {
+              label: trans.__('Undo'),
+              callback: () => session.restore(cellId, mine)
+            }
+          ]
+        }
+      );
+    }
+    return true;
+  } catch (err) {
+    notifyFailure(ctx, trans.__('Pull failed'), err);
+    return false;
+  }
+}
+
+export async function previewCell(
+  ctx: IActionContext,
+  session: StudentSession,
+  cellId: string
+): Promise<void> {
+  try {
+    const preview = await session.preview(cellId);
+    const pull = await showPreview(
+      ctx.trans,
+      preview,
+      session.localSource(cellId)
+    );
+    if (pull) {
+      await pullCell(ctx, session, cellId);
+    }
+  } catch (err) {
+    notifyFailure(ctx, ctx.trans.__('Preview failed'), err);
+  }
+}
+
+export async function restoreMissing(
+  ctx: IActionContext,
+  session: StudentSession,
+  cellId: string
+): Promise<void> {
+  try {
+    await session.restoreMissing(cellId);
+  } catch (err) {
+    notifyFailure(ctx, ctx.trans.__('Could not add the cell'), err);
+  }
+}
+
+export async function pullAll(
+  ctx: IActionContext,
+  session: StudentSession
+): Promise<void> {
+  const { trans } = ctx;
+  let pulled = 0;
+  for (const state of session.tracker.pullable()) {
+    if (await pullCell(ctx, session, state.cellId)) {
+      pulled++;
+    }
+  }
+  const skipped = session.tracker.pending().length;
+  Notification.info(
+    skipped
+      ? trans.__(
+          'Pulled %1 cell(s); %2 still pending (locked or undecided).',
+          pulled,
+          skipped
+        )
+      : trans.__('Pulled %1 cell(s).', pulled),
+    { autoClose: 4000 }
+  );
+}
+
+export async function pushCell(
+  ctx: IActionContext,
+  session: TeacherSession,
+  cellId: string
+): Promise<void> {
+  try {
+    await session.push(cellId);
+  } catch (err) {
+    notifyFailure(ctx, ctx.trans.__('Push failed'), err);
+  }
+}
+
+export async function toggleShared(
+  ctx: IActionContext,
+  session: TeacherSession,
+  cellId: string,
+  shared: boolean
+): Promise<void> {
+  try {
+    await session.setShared(cellId, shared);
+  } catch (err) {
+    const what = shared
+      ? ctx.trans.__('Sharing failed')
+      : ctx.trans.__('Locking failed');
+    notifyFailure(ctx, what, err);
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * The student's side of a notebook's session: join (or re-join), be told of the teacher's
+ * updates, preview and pull cells into their own notebook, put deleted teacher cells back.
+ */
+import { NotebookPanel } from '@jupyterlab/notebook';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { endsSession, SyncError } from '../api/errors';
+import {
+  ICellContentUpdate,
+  ICellPreview,
+  ISessionJoined,
+  ServerMessage
+} from '../api/messages';
+import { SyncMemory } from '../logic/storage';
+import { ICellState, UpdateTracker } from '../logic/updates';
+import { BaseSession, INTERACTIVE_TIMEOUT_MS } from './baseSession';
+import {
+  findCellModel,
+  insertTeacherCell,
+  isCellType,
+  replaceCellType,
+  writeCellSource
+} from './notebookEdit';
+
+/** The outcome of a pull, for the UI. */
+export interface IPullResult {
+  reply: ICellContentUpdate;
+  /** The student's text before the pull (for undo after "replaced"). */
+  before: string | null;
+}
+
+export class StudentSession extends BaseSession {
+  readonly role = 'student';
+  studentKey = '';
+  studentId = '';
+  name = '';
+  readonly tracker = new UpdateTracker();
+
+  constructor(
+    panel: NotebookPanel,
+    memory: SyncMemory,
+    serverSettings?: ServerConnection.ISettings
+  ) {
+    super(panel, memory, serverSettings);
+    // A deleted teacher cell shows up as "not in your notebook".
+    panel.content.model?.cells.changed.connect(() => this.emitChanged(), this);
+  }
+
+  /** Join (or re-join with a stored key). Resolves after session_joined. */
+  async join(
+    code: string,
+    name: string,
+    studentKey = '',
+    interactive = true
+  ): Promise<void> {
+    this.code = code;
+    this.name = name;
+    this.studentKey = studentKey;
+    this.status = 'starting';
+    this.emitChanged();
+    await this.connection.connect(
+      interactive ? INTERACTIVE_TIMEOUT_MS : undefined
+    );
+  }
+
+  async leave(): Promise<void> {
+    try {
+      await this.connection.request({ type: 'leave_session' });
+    } finally {
+      this.memory.clearStudentNotebook(this.path);
+      this.endLocally('left');
+    }
+  }
+
+  cellState(cellId: string): ICellState | undefined {
+    return this.tracker.get(cellId);
+  }
+
+  hasUpdate(cellId: string): boolean {
+    return this.tracker.hasUpdate(cellId);
+  }
+
+  /** The student's current text of a cell, or null if they do not have it. */
+  localSource(cellId: string): string | null {
+    const model = findCellModel(this.panel, cellId);
+    return model ? model.sharedModel.getSource() : null;
+  }
+
+  async preview(cellId: string): Promise<ICellPreview> {
+    return this.connection.request({
+      type: 'preview',
+      cell_id: cellId,
+      local_source: this.localSource(cellId) ?? undefined
+    });
+  }
+
+  /**
+   * Pull a cell. A conflict is returned, not applied: the caller asks the student and retries
+   * with a strategy.
+   */
+  async pull(
+    cellId: string,
+    strategy?: 'theirs' | 'mine'
+  ): Promise<IPullResult> {
+    const before = this.localSource(cellId);
+    let reply: ICellContentUpdate;
+    try {
+      reply = await this.connection.request({
+        type: 'request_sync',
+        cell_id: cellId,
+        local_source: before ?? undefined,
+        strategy
+      });
+    } catch (err) {
+      this._pullFailed(cellId, err);
+      throw err;
+    }
+    if (reply.status !== 'conflict') {
+      this._apply(cellId, reply);
+      this.tracker.markPulled(cellId, reply.seq);
+      this.emitChanged([cellId]);
+    }
+    return { reply, before };
+  }
+
+  /**
+   * Teacher cells this student pulled before but no longer has in the notebook (deleted, or a
+   * reload of an unsaved notebook), in the teacher's order.
+   */
+  missingCells(): ICellState[] {
+    const present = new Set(this.allCellIds());
+    return this.tracker
+      .pulledStates()
+      .filter(s => s.syncAllowed && !present.has(s.cellId) && !s.removed);
+  }
+
+  /** Put a missing teacher cell back (the teacher's current version, via preview). */
+  async restoreMissing(cellId: string): Promise<void> {
+    const preview = await this.preview(cellId);
+    if (this.localSource(cellId) !== null) {
+      return;
+    }
+    this._insert(cellId, preview);
+    this.emitChanged([cellId]);
+  }
+
+  /** Put back the text the student had before a pull (undo of "replaced"). */
+  restore(cellId: string, text: string): void {
+    const model = findCellModel(this.panel, cellId);
+    if (model) {
+      writeCellSource(model, text);
+    }
+  }
+
+  protected async onOpen(): Promise<void> {
+    if (!this.code) {
+      return;
+    }
+    let reply: ISessionJoined;
+    try {
+      reply = await this.connection.request({
+        type: 'join_session',
+        session_code: this.code,
+        name: this.name,
+        student_key: this.studentKey || undefined
+      });
+    } catch (err) {
+      if (endsSession(err)) {
+        this.memory.clearStudentNotebook(this.path);
+        this.lastError = err.message;
+        this.endLocally(err.code === 'session_ended' ? 'ended' : 'left');
+      }
+      throw err;
+    }
+    this._joined(reply);
+  }
+
+  protected handleEvent(msg: ServerMessage): void {
+    switch (msg.type) {
+      case 'update_available':
+        if (this.tracker.offer(msg)) {
+          this.emitChanged([msg.cell_id]);
+        }
+        break;
+      case 'sync_allowed_update':
+        this.tracker.setAllowed(msg.cell_id, msg.sync_allowed);
+        this.emitChanged([msg.cell_id]);
+        break;
+      case 'cell_removed':
+        this.tracker.markRemoved(msg.cell_id);
+        this.emitChanged([msg.cell_id]);
+        break;
+      case 'session_ended':
+        this.memory.clearStudentNotebook(this.path);
+        this.endLocally('ended');
+        break;
+      default:
+        break;
+    }
+  }
+
+  private _joined(reply: ISessionJoined): void {
+    this.code = reply.session_code;
+    this.title = reply.title;
+    this.mode = reply.mode;
+    this.studentId = reply.student_id;
+    this.studentKey = reply.student_key;
+    this.name = reply.name;
+    this.status = 'active';
+    this.lastError = '';
+    const cells = reply.cells || [];
+    this.tracker.loadCells(cells);
+    this.memory.setStudent({
+      session_code: this.code,
+      student_key: this.studentKey,
+      name: this.name
+    });
+    this.memory.setStudentNotebook(this.path, this.code);
+    this.emitChanged(this.allCellIds().concat(cells.map(c => c.cell_id)));
+  }
+
+  /** A refused pull tells something about the cell: locked, or nothing newer to pull. */
+  private _pullFailed(cellId: string, err: unknown): void {
+    if (!(err instanceof SyncError)) {
+      return;
+    }
+    if (err.code === 'sync_not_allowed') {
+      this.tracker.setAllowed(cellId, false);
+      this.emitChanged([cellId]);
+    } else if (err.code === 'no_update') {
+      const state = this.tracker.get(cellId);
+      if (state) {
+        this.tracker.markPulled(cellId, state.availableSeq);
+        this.emitChanged([cellId]);
+      }
+    }
+  }
+
+  private _apply(cellId: string, reply: ICellContentUpdate): void {
+    const model = findCellModel(this.panel, cellId);
+    if (!model) {
+      this._insert(cellId, reply);
+      return;
+    }
+    const type = reply.content.cell_type;
+    if (isCellType(type) && type !== model.type) {
+      replaceCellType(this.panel, cellId, type, reply.content.source);
+      return;
+    }
+    writeCellSource(model, reply.content.source);
+  }
+
+  /** Insert a teacher cell this student does not have, in the teacher's order. */
+  private _insert(
+    cellId: string,
+    reply: ICellContentUpdate | ICellPreview
+  ): void {
+    const state = this.tracker.get(cellId);
+    insertTeacherCell(
+      this.panel,
+      cellId,
+      reply.content,
+      this.tracker.teacherOrder(),
+      state ? state.teacherIndex : Number.MAX_SAFE_INTEGER
+    );
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The class session side panel: the session state, then the teacher's or the student's view;
+ * without a session, how to start or join one.
+ */
+import { NotebookPanel } from '@jupyterlab/notebook';
+
+import { IActionContext } from '../../actions/context';
+import { joinSession, startSession } from '../../actions/session';
+import { TeacherSession } from '../../model/teacherSession';
+import { NotebookSession } from '../../tokens';
+import { el, RenderedPanel } from '../dom';
+import { classroomIcon } from '../icons';
+import { connectionText, sessionStatusText } from '../labels';
+import { button } from './common';
+import { renderStudent } from './studentView';
+import { renderTeacher } from './teacherView';
+
+export class SyncSidePanel extends RenderedPanel {
+  constructor(
+    private _ctx: IActionContext,
+    private _openFollow?: () => void
+  ) {
+    super();
+    this.id = 'notebook-sync-panel';
+    this.title.icon = classroomIcon;
+    this.title.caption = _ctx.trans.__('Class session');
+    this.addClass('jp-nbsync-panel');
+    _ctx.manager.changed.connect(() => this.scheduleRender(), this);
+    _ctx.manager.cellsChanged.connect(() => this.scheduleRender(), this);
+    this.render();
+  }
+
+  protected fill(node: HTMLElement): void {
+    const { manager, trans } = this._ctx;
+    node.appendChild(
+      el('h2', 'jp-nbsync-panel-title', trans.__('Class session'))
+    );
+    const panel = manager.currentPanel;
+    if (!panel) {
+      node.appendChild(
+        el(
+          'p',
+          'jp-nbsync-help',
+          trans.__('Open a notebook to start or join a class session.')
+        )
+      );
+      return;
+    }
+    node.appendChild(el('p', 'jp-nbsync-notebook', panel.context.path));
+    const session = manager.get(panel);
+    if (!session || session.status === 'ended' || session.status === 'left') {
+      this._renderIdle(panel, session, node);
+      return;
+    }
+    this._renderState(session, node);
+    if (session instanceof TeacherSession) {
+      renderTeacher(this._ctx, session, node);
+    } else {
+      renderStudent(this._ctx, session, node, this._openFollow);
+    }
+  }
+
+  /** No session, or one that is over: how to start or join one. */
+  private _renderIdle(
+    panel: NotebookPanel,
+    session: NotebookSession | null,
+    node: HTMLElement
+  ): void {
+    const { trans } = this._ctx;
+    if (session?.status === 'ended') {
+      node.appendChild(
+        el(
+          'p',
+          'jp-nbsync-state jp-nbsync-ended',
+          trans.__('The session has ended.')
+        )
+      );
+    }
+    node.appendChild(
+      el(
+        'p',
+        'jp-nbsync-help',
+        trans.__(
+          'Teachers start a session from this notebook; students join one with its code.'
+        )
+      )
+    );
+    const actions = el('div', 'jp-nbsync-actions');
+    actions.append(
+      button(
+        trans.__('Start session'),
+        'jp-nbsync-panel-start',
+        () => void startSession(this._ctx, panel),
+        true
+      ),
+      button(
+        trans.__('Join session'),
+        'jp-nbsync-panel-join',
+        () => void joinSession(this._ctx, panel)
+      )
+    );
+    node.appendChild(actions);
+  }
+
+  /** 'Teaching "Title" · active · connected · ydoc mode', and the last error. */
+  private _renderState(session: NotebookSession, node: HTMLElement): void {
+    const { trans } = this._ctx;
+    const name = session.title || session.code;
+    const status = sessionStatusText(trans, session.status);
+    const connection = connectionText(trans, session.connectionState);
+    let text =
+      session.role === 'teacher'
+        ? trans.__('Teaching "%1" · %2 · %3', name, status, connection)
+        : trans.__('Joined "%1" · %2 · %3', name, status, connection);
+    if (session.mode) {
+      text += ` · ${trans.__('%1 mode', session.mode)}`;
+    }
+    const state = el('p', 'jp-nbsync-state', text);
+    state.dataset.connection = session.connectionState;
+    node.appendChild(state);
+    if (session.lastError) {
+      node.appendChild(el('p', 'jp-nbsync-error', session.lastError));
+    }
+  }
+}
