@@ -22,7 +22,8 @@ log "ruff"
 log "mypy (strict) over the package"
 "$VENV/bin/python" -m mypy
 
-log "frontend unit tests (node --test)"
+log "frontend: types generated from the schema, Prettier, ESLint; unit tests (node --test)"
+PATH="$VENV/bin:$PATH" jlpm lint:check
 PATH="$VENV/bin:$PATH" jlpm test
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1

@@ -3,7 +3,13 @@ message the server builds (:mod:`.messages`), error codes and close codes (:mod:
 
 from __future__ import annotations
 
-from .codes import CLOSE_SESSION_ENDED, CLOSE_SHUTDOWN, CLOSE_SLOW_CLIENT, METADATA_KEY
+from .codes import (
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_SESSION_ENDED,
+    CLOSE_SHUTDOWN,
+    CLOSE_SLOW_CLIENT,
+    METADATA_KEY,
+)
 from .messages import encode, error_message
 from .validation import (
     ERROR_CODES,
@@ -16,6 +22,7 @@ from .validation import (
 )
 
 __all__ = [
+    "CLOSE_INTERNAL_ERROR",
     "CLOSE_SESSION_ENDED",
     "CLOSE_SHUTDOWN",
     "CLOSE_SLOW_CLIENT",

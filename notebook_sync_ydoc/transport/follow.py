@@ -33,7 +33,7 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError
 
 from ..follow import Admission, FollowRefused
-from ..protocol import CLOSE_SLOW_CLIENT
+from ..protocol import CLOSE_INTERNAL_ERROR, CLOSE_SLOW_CLIENT
 from .base import AUTH_RESOURCE, AuthorizedWebSocket
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ class FollowWebSocketHandler(AuthorizedWebSocket):
             self.log.exception(
                 "notebook-sync: could not open the follow room %s", self.admission.code
             )
-            self.channel.close(1011, "could not open the room; try again")
+            self.channel.close(CLOSE_INTERNAL_ERROR, "could not open the room; try again")
             return
         self.manager.track(asyncio.ensure_future(self.manager.serve(self.follower)))
         self.log.debug("notebook-sync: %s follows %s", self.admission.role, self.admission.code)
