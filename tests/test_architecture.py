@@ -202,3 +202,22 @@ def test_no_lua_in_python_strings() -> None:
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offenders
     assert len(list((ROOT / "store/redis/lua").glob("*.lua"))) >= 13
+
+
+FRONTEND = ROOT.parent / "src" / "api"
+
+
+def test_the_frontend_names_the_same_codes() -> None:
+    """Error codes and close codes are defined once per side; the two sides must agree."""
+    import re
+
+    from notebook_sync_ydoc.protocol import codes, validation
+
+    errors_ts = (FRONTEND / "errors.ts").read_text(encoding="utf-8")
+    union = errors_ts.split("export type ServerErrorCode =", 1)[1].split(";", 1)[0]
+    assert set(re.findall(r"'([a-z_]+)'", union)) == set(validation.ERROR_CODES)
+    codes_ts = (FRONTEND / "codes.ts").read_text(encoding="utf-8")
+    ts_close = {int(n) for n in re.findall(r":\s*(\d{4}),?\s*$", codes_ts, flags=re.M)}
+    py_close = {getattr(codes, n) for n in codes.__all__ if n.startswith("CLOSE_")}
+    assert ts_close == py_close
+    assert f"ROOM_KEY = '{codes.METADATA_KEY}'" in codes_ts
