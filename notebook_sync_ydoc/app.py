@@ -7,12 +7,14 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Int, List, Type, Unicode, default
+from traitlets import Bool, CaselessStrEnum, Float, Int, List, Type, Unicode, default
 
 from ._version import __version__
 from .engines import CellEngine, load_engine
 from .session import ServiceConfig, SyncService
+from .session.limits import RateLimits
 from .store import Store, StoreSettings, StoreTTL
 from .transport import AUTH_RESOURCE, routes
 
@@ -41,8 +43,8 @@ class NotebookSyncExtensionApp(ExtensionApp):
     redis_url = Unicode(
         help=(
             "Redis URL shared by every Jupyter server of a classroom (redis:// or rediss:// for "
-            "TLS, credentials in the URL). Empty: the embedded in-process store, for one server. "
-            "Default: the REDIS_URL environment variable, else empty."
+            "TLS, credentials in the URL). Empty: the embedded store (SQLite, store_path), for "
+            "one server. Default: the REDIS_URL environment variable, else empty."
         ),
     ).tag(config=True)
 
@@ -55,7 +57,9 @@ class NotebookSyncExtensionApp(ExtensionApp):
         help=(
             "The store class (a subclass of notebook_sync_ydoc.store.Store, or its import "
             "path). Default: notebook_sync_ydoc.store.redis.RedisStore when redis_url is set, "
-            "else the embedded notebook_sync_ydoc.store.memory.MemoryStore."
+            "else the durable embedded notebook_sync_ydoc.store.sqlite.SQLiteStore (one file, "
+            "store_path). notebook_sync_ydoc.store.memory.MemoryStore keeps nothing across a "
+            "restart (tests, throw-away demos)."
         ),
     ).tag(config=True)
 
@@ -65,9 +69,32 @@ class NotebookSyncExtensionApp(ExtensionApp):
             from .store.redis import RedisStore
 
             return RedisStore
-        from .store.memory import MemoryStore
+        from .store.sqlite import SQLiteStore
 
-        return MemoryStore
+        return SQLiteStore
+
+    store_path = Unicode(
+        help=(
+            "The SQLite store's file (the default store without redis_url). One file serves one "
+            "server process: a second server on the same file is refused. Default: "
+            "notebook_sync/store.sqlite in the Jupyter data directory."
+        ),
+    ).tag(config=True)
+
+    @default("store_path")
+    def _default_store_path(self) -> str:
+        return os.path.join(jupyter_data_dir(), "notebook_sync", "store.sqlite")
+
+    store_synchronous = CaselessStrEnum(
+        ["NORMAL", "FULL"],
+        default_value="NORMAL",
+        help=(
+            "SQLite store: NORMAL, every answered write survives the server process being "
+            "killed (kill -9, a crash, a restart), but the last ones may be lost if the machine "
+            "loses power; FULL, they survive power loss too (each write waits for the disk, "
+            "flushes shared by concurrent writes, off the event loop)."
+        ),
+    ).tag(config=True)
 
     redis_ssl_ca_certs = Unicode(
         "", help="rediss:// only: a CA bundle file to verify the Redis server's certificate."
@@ -142,6 +169,25 @@ class NotebookSyncExtensionApp(ExtensionApp):
         "catches up).",
     ).tag(config=True)
 
+    rate_limit_messages = Float(
+        20.0,
+        help="Messages per second one connection may send, sustained (0: no limit). A frame "
+        "past its budget is answered rate_limited unread; a connection that keeps on is closed "
+        "(1008).",
+    ).tag(config=True)
+
+    rate_limit_burst = Int(
+        200, help="Messages one connection may send at once (Pull all on 200 cells fits)."
+    ).tag(config=True)
+
+    rate_limit_bytes = Float(
+        2 * 1024 * 1024, help="Bytes per second one connection may send, sustained."
+    ).tag(config=True)
+
+    rate_limit_byte_burst = Int(
+        16 * 1024 * 1024, help="Bytes one connection may send at once."
+    ).tag(config=True)
+
     follow_rooms = Bool(
         True,
         help="Serve each session's live read-only follow room over the Yjs protocol at "
@@ -179,6 +225,8 @@ class NotebookSyncExtensionApp(ExtensionApp):
             ssl_ca_certs=self.redis_ssl_ca_certs or None,
             ssl_check_hostname=self.redis_ssl_check_hostname,
             reconnect_min=self.redis_reconnect_delay,
+            path=self.store_path,
+            synchronous=str(self.store_synchronous).upper(),
         )
         store = self.store_class.from_settings(settings)
         self.log.info("notebook-sync: %s", store.describe())
@@ -209,6 +257,7 @@ class NotebookSyncExtensionApp(ExtensionApp):
             teacher_groups=frozenset(self.teacher_groups),
             join_failures_per_minute=self.join_failures_per_minute,
             code_length=self.session_code_length,
+            rate_limits=self.rate_limits(),
         )
         self.service = SyncService(self.store, self.engine, config, self.log)
         self.follow, self.follow_reason = self.build_follow(self.service)
@@ -220,6 +269,16 @@ class NotebookSyncExtensionApp(ExtensionApp):
         assert self.service is not None
         self.handlers.extend(
             routes(self.service, self.status, self.follow, self.follow_reason, self.send_queue_size)
+        )
+
+    def rate_limits(self) -> RateLimits | None:
+        if self.rate_limit_messages <= 0:
+            return None
+        return RateLimits(
+            messages_per_second=self.rate_limit_messages,
+            message_burst=self.rate_limit_burst,
+            bytes_per_second=self.rate_limit_bytes,
+            byte_burst=self.rate_limit_byte_burst,
         )
 
     def tune_gc(self) -> None:
@@ -264,6 +323,10 @@ class NotebookSyncExtensionApp(ExtensionApp):
                 "max_message_bytes": self.max_message_bytes,
                 "max_source_bytes": self.max_source_bytes,
                 "max_cells_per_session": self.max_cells_per_session,
+                "rate_limit_messages": self.rate_limit_messages,
+                "rate_limit_burst": self.rate_limit_burst,
+                "rate_limit_bytes": self.rate_limit_bytes,
+                "rate_limit_byte_burst": self.rate_limit_byte_burst,
             },
             "server": self.service.local_counts(),
             "follow": {

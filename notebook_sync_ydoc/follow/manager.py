@@ -40,7 +40,15 @@ class FollowManager:
         self.load_timeout = load_timeout
         self.rooms: dict[str, FollowRoom] = {}
         self.counters: dict[str, int] = dict.fromkeys(
-            ("admitted", "refused", "reloads", "dropped_updates", "dropped_awareness"), 0
+            (
+                "admitted",
+                "refused",
+                "reloads",
+                "dropped_updates",
+                "dropped_awareness",
+                "message_errors",
+            ),
+            0,
         )
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()

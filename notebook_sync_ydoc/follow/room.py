@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -50,6 +51,7 @@ from pycrdt.websocket import YRoom
 
 from ..engines.ytext import edit_text
 from ..protocol import CLOSE_SESSION_ENDED, METADATA_KEY
+from ..session.limits import Budget
 from ..store import CellIndexEntry, CellRecord, StoreEvent, StoreUnavailable
 from .admission import Admission
 from .awareness import QUERY_AWARENESS, AwarenessEntry, encode_awareness, parse_awareness_message
@@ -62,6 +64,8 @@ __all__ = ["FollowCell", "FollowRoom", "FollowTransport", "Follower"]
 EMPTY_UPDATE = b"\x00\x00"
 MAX_CLIENT_IDS = 4  # awareness client ids one connection may speak for
 MAX_AWARENESS_BYTES = 16 * 1024  # a follower's awareness frame (it is sent to every follower)
+# a follower's awareness updates (each goes to every follower): cursors move often, not 1000/s
+AWARENESS_PER_SECOND, AWARENESS_BURST = 10.0, 30
 READ_BATCH = 32  # get_cell reads in flight at once during a load
 RETRY_MIN, RETRY_MAX = 0.2, 5.0  # seconds before retrying a failed load (doubling)
 _FIRST_CLIENT_ID = 1 << 10
@@ -123,6 +127,7 @@ class Follower:
         self.admission = admission
         self.transport = transport
         self.client_ids: set[int] = set()
+        self._awareness_budget = Budget(AWARENESS_PER_SECOND, AWARENESS_BURST)
         self._greeted = False
 
     @property
@@ -160,7 +165,11 @@ class Follower:
                 YSyncMessageType.SYNC_UPDATE,
             )
         if kind == YMessageType.AWARENESS:
-            if len(message) <= MAX_AWARENESS_BYTES and self._awareness_allowed(message):
+            if (
+                len(message) <= MAX_AWARENESS_BYTES
+                and self._awareness_budget.take(1, time.monotonic())
+                and self._awareness_allowed(message)
+            ):
                 return True
             self.room.counters["dropped_awareness"] += 1
             return False
@@ -214,6 +223,7 @@ class FollowRoom:
         self.notebook = YNotebook(self.doc)
         self.yroom = YRoom(ready=True, ydoc=self.doc, log=log, exception_handler=self._yroom_error)
         self.yroom.on_message = self._read_only
+        self.yroom.on_message_error = self._message_error
         self.followers: set[Follower] = set()
         self.awareness_owners: dict[int, Follower] = {}
         self.loaded = asyncio.Event()
@@ -501,6 +511,18 @@ class FollowRoom:
                 await other.transport.send(message)
 
     # read-only ----------------------------------------------------------------------------------
+    def _message_error(self, exc: Exception, message: bytes, channel: Any) -> bool:
+        """pycrdt-websocket drops a message whose handling raised; say so, and count it."""
+        self.counters["message_errors"] += 1
+        self.log.warning(
+            "notebook-sync: follow room %s: a follower's message (%d bytes, type %d) failed: %s",
+            self.code,
+            len(message),
+            message[0] if message else -1,
+            exc,
+        )
+        return True
+
     def _read_only(self, message: bytes) -> bool:
         """The YRoom's message hook: True drops the message. Every document update from a
         client is dropped (the room is written from the store only); sync step 1 passes, so the

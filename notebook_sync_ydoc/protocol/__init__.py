@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .codes import (
     CLOSE_INTERNAL_ERROR,
+    CLOSE_POLICY,
     CLOSE_SESSION_ENDED,
     CLOSE_SHUTDOWN,
     CLOSE_SLOW_CLIENT,
@@ -23,6 +24,7 @@ from .validation import (
 
 __all__ = [
     "CLOSE_INTERNAL_ERROR",
+    "CLOSE_POLICY",
     "CLOSE_SESSION_ENDED",
     "CLOSE_SHUTDOWN",
     "CLOSE_SLOW_CLIENT",

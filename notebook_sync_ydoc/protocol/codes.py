@@ -7,6 +7,7 @@ from typing import Final
 
 __all__ = [
     "CLOSE_INTERNAL_ERROR",
+    "CLOSE_POLICY",
     "CLOSE_SESSION_ENDED",
     "CLOSE_SHUTDOWN",
     "CLOSE_SLOW_CLIENT",
@@ -14,6 +15,7 @@ __all__ = [
 ]
 
 CLOSE_SHUTDOWN: Final = 1001  # the server is going away (reconnect later)
+CLOSE_POLICY: Final = 1008  # the client kept sending past its rate limit (slow down)
 CLOSE_INTERNAL_ERROR: Final = 1011  # the server could not open what was asked (try again)
 CLOSE_SLOW_CLIENT: Final = 1013  # the client's send queue overflowed (reconnect and catch up)
 CLOSE_SESSION_ENDED: Final = 4410  # the session ended (do not reconnect)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..merge import ConflictHunk, MergeOutcome
 from ..store import CellIndexEntry, CellRecord, StudentRecord
+from .screening import scrub
 
 __all__ = [
     "cell_content_update",
@@ -39,7 +40,23 @@ Payload = dict[str, Any]
 
 
 def encode(message: Mapping[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    """One frame of strict JSON (no NaN, valid Unicode). What this version stores always is;
+    a record an older version stored (a lone surrogate in a name, NaN in metadata) is scrubbed
+    rather than allowed to break the frame, and with it a roster or a fan-out."""
+    try:
+        text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        return _scrubbed(message)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return _scrubbed(message)
+    return text
+
+
+def _scrubbed(message: Mapping[str, Any]) -> str:
+    return json.dumps(scrub(message), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def reply_to(req_id: str | None, payload: Payload) -> Payload:

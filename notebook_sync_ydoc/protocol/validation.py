@@ -11,6 +11,8 @@ from typing import Any, Final
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from .screening import FrameRefused, load_frame
+
 ERROR_CODES: Final = (
     "invalid_message",
     "unknown_type",
@@ -78,9 +80,9 @@ class MessageValidator:
     def parse(self, raw: str | bytes) -> Message:
         """Decode and validate one frame, or raise :class:`ProtocolError`."""
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ProtocolError("invalid_message", f"not valid JSON: {exc}") from None
+            data = load_frame(raw)
+        except FrameRefused as exc:
+            raise ProtocolError("invalid_message", str(exc)) from None
         if not isinstance(data, dict):
             raise ProtocolError("invalid_message", "a message must be a JSON object")
         req_id = data.get("req_id")

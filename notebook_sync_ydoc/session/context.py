@@ -13,13 +13,14 @@ from ..protocol import Message, ProtocolError
 from ..protocol.messages import reply_to
 from ..store import SessionRecord, Store, StoreEvent
 from .access import Access
+from .limits import RateLimits
 from .members import Member, Role
 from .rooms import RoomRegistry
 from .tasks import TaskSet
 
 __all__ = ["COUNTERS", "Context", "ServiceConfig"]
 
-COUNTERS = ("pushes", "pulls", "conflicts", "errors", "resyncs")
+COUNTERS = ("pushes", "pulls", "conflicts", "errors", "resyncs", "rate_limited")
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ServiceConfig:
     join_failures_per_minute: int = 10
     code_length: int = 6
     roster_interval: float = 0.1  # at most one roster_update per room per interval
+    rate_limits: RateLimits | None = field(default_factory=RateLimits)  # None: unlimited
 
 
 @dataclass(eq=False)

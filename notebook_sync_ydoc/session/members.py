@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from ..protocol.messages import encode
+from .limits import ConnectionBudget
 
 __all__ = ["Member", "Peer", "Role"]
 
@@ -24,6 +25,9 @@ class Peer(Protocol):
     def send_text(self, text: str) -> None:
         """Queue one frame; never blocks (a full queue closes the connection)."""
 
+    def close(self, code: int, reason: str) -> None:
+        """Close the connection (the service gives up on it: see :mod:`.limits`)."""
+
 
 @dataclass(eq=False)
 class Member:
@@ -38,6 +42,7 @@ class Member:
     notified: dict[str, int] = field(default_factory=dict)  # cell -> seq announced (dedupe)
     joining: bool = False  # events are held back until session_joined has been sent
     missed: bool = False  # an event arrived while joining: catch up again
+    budget: ConnectionBudget | None = None  # what it may still send (None: no limit)
 
     def send(self, message: dict[str, Any]) -> None:
         self.peer.send_text(encode(message))

@@ -16,12 +16,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..engines import CellEngine
-from ..protocol import Message, MessageValidator, ProtocolError
+from ..protocol import CLOSE_POLICY, Message, MessageValidator, ProtocolError
 from ..protocol import messages as msg
 from ..store import SessionGone, Store, StoreUnavailable
 from .access import Access
 from .context import Context, ServiceConfig
 from .fanout import FanOut, StoreListener
+from .limits import ConnectionBudget
 from .members import Member, Peer
 from .rooms import RoomRegistry
 from .student import StudentActions
@@ -50,6 +51,7 @@ class SyncService:
         self.config = config
         self.log = log
         self.clock = clock
+        self.clock_monotonic = time.monotonic
         self.validator = validator or MessageValidator()
         access = Access(
             store,
@@ -116,7 +118,9 @@ class SyncService:
 
     # transport entry points --------------------------------------------------------------------
     def connect(self, peer: Peer) -> Member:
-        member = Member(peer=peer)
+        limits = self.config.rate_limits
+        budget = ConnectionBudget(limits, self.clock_monotonic) if limits is not None else None
+        member = Member(peer=peer, budget=budget)
         self.members.add(member)
         return member
 
@@ -130,6 +134,9 @@ class SyncService:
     async def handle(self, member: Member, raw: str | bytes) -> None:
         """Answer one frame. Never raises: every failure becomes an ``error`` reply."""
         req_id: str | None = None
+        if member.budget is not None and not member.budget.admit(len(raw)):
+            self._refuse_flood(member)
+            return
         try:
             if len(raw) > self.config.max_message_bytes:
                 raise ProtocolError(
@@ -155,6 +162,27 @@ class SyncService:
         except Exception:
             self.log.exception("notebook-sync: internal error handling a message")
             self._fail(member, "internal", "internal server error (logged)", req_id)
+
+    def _refuse_flood(self, member: Member) -> None:
+        """A frame past the connection's budget: refused unread; a connection that keeps on
+        is closed (it may reconnect, with a fresh budget, once it has slowed down)."""
+        assert member.budget is not None and self.config.rate_limits is not None
+        self.counters["rate_limited"] += 1
+        if member.budget.abusive:
+            self.log.warning(
+                "notebook-sync: closing connection %s: it kept sending past its rate limit",
+                member.peer.conn_id,
+            )
+            member.peer.close(CLOSE_POLICY, "too many messages; slow down")
+            return
+        limits = self.config.rate_limits
+        self._fail(
+            member,
+            "rate_limited",
+            f"too many messages: at most {limits.messages_per_second:g} a second "
+            f"({limits.message_burst} at once); this one was not read",
+            None,
+        )
 
     def _fail(self, member: Member, code: str, message: str, req_id: str | None) -> None:
         self.counters["errors"] += 1

@@ -3,6 +3,7 @@ origin rules, and who the user is (identity, display name, JupyterHub groups).""
 
 from __future__ import annotations
 
+from types import TracebackType
 from typing import Any, ClassVar
 
 from jupyter_core.utils import ensure_async
@@ -48,6 +49,32 @@ class AuthorizedWebSocket(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixi
         name = str(getattr(user, "username", None) or user)
         display = str(getattr(user, "display_name", None) or getattr(user, "name", "") or name)
         return name, display, groups_of(user)
+
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Tornado's own lines carry the request URI, and with it ``?token=`` and ``?key=``:
+        these name the path only."""
+        if isinstance(value, web.HTTPError):
+            message = value.get_message()
+            if message:
+                self.log.warning(
+                    "%d %s %s: %s",
+                    value.status_code,
+                    self.request.method,
+                    self.request.path,
+                    message,
+                )
+            return
+        self.log.error(
+            "notebook-sync: uncaught exception on %s %s",
+            self.request.method,
+            self.request.path,
+            exc_info=(typ, value, tb) if typ is not None and value is not None else None,
+        )
 
     def on_close(self) -> None:
         if self.ping_callback is not None:

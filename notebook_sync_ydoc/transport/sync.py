@@ -79,6 +79,10 @@ class QueuedPeer:
     def stop(self) -> None:
         self.closed = True
 
+    def close(self, code: int, reason: str) -> None:
+        self.stop()
+        self._handler.close(code, reason)
+
 
 class SyncWebSocketHandler(AuthorizedWebSocket):
     """``/notebook-sync/ws``: JSON text frames; the connection is handed to the session service
@@ -108,6 +112,9 @@ class SyncWebSocketHandler(AuthorizedWebSocket):
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         super().open(*args, **kwargs)
+        # Two replies in a row (a join, then its update_available; Pull all) would otherwise
+        # wait on Nagle's algorithm for the client's delayed ACK (~40 ms on Linux).
+        self.set_nodelay(True)
         identity, display, groups = self.identity()
         self.peer = QueuedPeer(self, identity, display, groups, self.queue_size)
         self.peer.start()

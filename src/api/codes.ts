@@ -12,6 +12,8 @@
 export const CloseCode = {
   /** The server is shutting down: reconnect later. */
   shutdown: 1001,
+  /** The client kept sending past its rate limit: reconnect, more slowly. */
+  policy: 1008,
   /** The follow room could not be opened: reconnect. */
   internalError: 1011,
   /** The client read too slowly and its send queue filled: reconnect, then catch up. */

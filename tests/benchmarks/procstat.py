@@ -8,12 +8,17 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+# The load generators send as fast as the server answers: what is measured is the server, not
+# its per-connection rate limit (a real class stays far below it).
+UNLIMITED: Mapping[str, Any] = MappingProxyType({"rate_limit_messages": 0})
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -125,11 +130,11 @@ def one_server_and_two_via_redis(
         results: dict[str, T] = {}
         servers: list[JupyterServerProcess] = []
         try:
-            one = JupyterServerProcess(Path(tmp) / "one")
+            one = JupyterServerProcess(Path(tmp) / "one", options=dict(UNLIMITED))
             servers.append(one.start())
             results["one_server_memory"] = measure(one, one)
-            a = JupyterServerProcess(Path(tmp) / "a", options={"redis_url": url})
-            b = JupyterServerProcess(Path(tmp) / "b", options={"redis_url": url})
+            a = JupyterServerProcess(Path(tmp) / "a", options={**UNLIMITED, "redis_url": url})
+            b = JupyterServerProcess(Path(tmp) / "b", options={**UNLIMITED, "redis_url": url})
             servers += [a.start(), b.start()]
             results["two_servers_redis"] = measure(a, b)
         finally:

@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
-from procstat import loadavg, machine, summarize  # noqa: E402
+from procstat import UNLIMITED, loadavg, machine, summarize  # noqa: E402
 
 from notebook_sync_ydoc.testing import JupyterServerProcess, free_port  # noqa: E402
 
@@ -273,7 +273,7 @@ class Redis:
 
 
 def nb_server(tmp: Path, name: str, **options: Any) -> JupyterServerProcess:
-    return JupyterServerProcess(tmp / name, options=options).start()
+    return JupyterServerProcess(tmp / name, options={**UNLIMITED, **options}).start()
 
 
 def nb_info(s: JupyterServerProcess) -> dict[str, Any]:
