@@ -18,8 +18,8 @@ __all__ = ["Budget", "ConnectionBudget", "RateLimits"]
 class RateLimits:
     messages_per_second: float = 20.0
     message_burst: int = 200  # "Pull all" on a notebook of 200 cells fits in one burst
-    bytes_per_second: float = 2 * 1024 * 1024
-    byte_burst: int = 16 * 1024 * 1024
+    bytes_per_second: float = 1024 * 1024  # a 1 MiB push a second; parsing stays a fraction
+    byte_burst: int = 8 * 1024 * 1024
 
 
 @dataclass

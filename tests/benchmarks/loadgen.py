@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import gc
 import itertools
 import json
@@ -547,7 +548,47 @@ async def redis_rtt(job: dict[str, Any]) -> dict[str, Any]:
     return {"latencies_ms": out}
 
 
+async def soak(job: dict[str, Any]) -> dict[str, Any]:
+    """A long lesson: ``n`` students, a push every ``period`` seconds for ``seconds``, the
+    teacher not waiting for the fan-out. At the end every student must have been told of the
+    last push; the server's memory is sampled along the way."""
+    servers, n, pids = job["servers"], job["n"], job["pids"]
+    teacher, _code, students, info = await nb_classroom(servers, n, pids)
+    rss: list[tuple[float, int]] = []
+    start = time.perf_counter()
+    next_sample = start
+    k, last_seq = 0, 0
+    pending: list[asyncio.Future[dict[str, Any]]] = []
+    while time.perf_counter() - start < job["seconds"]:  # bounded by the wall clock
+        k += 1
+        pending.append(teacher.send("push_cell", cell_id="c", content={"source": small_source(k)}))
+        if len(pending) >= 50:
+            last_seq = max(last_seq, *[(await asyncio.wait_for(f, WAIT))["seq"] for f in pending])
+            pending.clear()
+        if time.perf_counter() >= next_sample:
+            gc.collect()
+            rss.append((round(time.perf_counter() - start, 1), sum(rss_bytes(p) for p in pids)))
+            next_sample += job["sample_every"]
+        await asyncio.sleep(job["period"])
+    for f in pending:
+        last_seq = max(last_seq, (await asyncio.wait_for(f, WAIT))["seq"])
+    lagging = [s for s in students if s.last_seq < last_seq]
+    if lagging:  # wait (bounded) for the last notifications to land
+        event, counter = asyncio.Event(), [len(lagging)]
+        for s in lagging:
+            s.counter, s.round_event, s.target = counter, event, last_seq
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), WAIT)
+    missed = sum(1 for s in students if s.last_seq < last_seq)
+    await asyncio.sleep(0.5)
+    gc.collect()
+    rss.append((round(time.perf_counter() - start, 1), sum(rss_bytes(p) for p in pids)))
+    await close_all([teacher, *students])
+    return {**info, "n": n, "pushes": k, "last_seq": last_seq, "missed": missed, "rss": rss}
+
+
 JOBS = {
+    "soak": soak,
     "herd": herd,
     "push_cost": push_cost,
     "wire_bytes": wire_bytes,
