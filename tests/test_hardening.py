@@ -284,3 +284,35 @@ async def test_a_record_stored_bad_by_an_older_version_breaks_nothing(case: str)
             assert roster["students"][0]["name"] == "\ufffd"
     finally:
         await svc.stop()
+
+
+async def test_a_follower_flooding_awareness_is_cut_off_and_the_room_goes_on(
+    ydoc_server: JupyterServerProcess, connect: Any
+) -> None:
+    """Every awareness update goes to every follower: past its budget (10 a second, 30 at
+    once) a follower's updates are dropped and counted; the room keeps serving everyone."""
+    from test_follow import status, wait_status
+
+    from notebook_sync_ydoc.clients.follow import FollowClient
+
+    teacher, code, (mallory, bob) = await classroom(connect, ydoc_server, students=2)
+    await teacher.push_cell("a", "x = 1\n")
+    flooder = await FollowClient.connect(
+        ydoc_server.base_url, code, mallory.student_key, token=ydoc_server.token
+    )
+    watcher = await FollowClient.connect(
+        ydoc_server.base_url, code, bob.student_key, token=ydoc_server.token
+    )
+    try:
+        before = (await status(ydoc_server))["follow"]["dropped_awareness"]
+        for i in range(200):
+            await flooder.set_awareness({"user": {"name": f"m{i}"}})
+        after = await wait_status(
+            ydoc_server, lambda s: s["follow"]["dropped_awareness"] >= before + 150
+        )
+        assert after["follow"]["message_errors"] == 0
+        await teacher.push_cell("a", "x = 2\n")
+        await watcher.wait_until(lambda: watcher.sources().get("a") == "x = 2\n")
+    finally:
+        await flooder.close()
+        await watcher.close()
