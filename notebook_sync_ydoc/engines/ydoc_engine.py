@@ -27,8 +27,8 @@ from typing import Any
 
 import pycrdt
 
-from ..merge import MergeOutcome, PullInput, PullPlan, plan_pull
-from .ytext import edit_text, state_vector
+from ..merge import MergeOutcome, PullInput, PullPlan, plan_pull, text_edits
+from .ytext import apply_text_edits, state_vector
 
 __all__ = [
     "REPAIR_CLIENT_ID",
@@ -67,8 +67,13 @@ def set_text(doc: pycrdt.Doc[Any], source: str) -> bool:
     """Edit the document's source to ``source`` with minimal edits, in one transaction.
 
     Returns whether anything changed."""
+    text = doc.get(SOURCE_KEY, type=pycrdt.Text)
+    edits = text_edits(str(text), source, unit="utf-8")
+    if not edits:  # no transaction at all: opening one costs as much as a small edit
+        return False
     with doc.transaction():
-        return edit_text(doc.get(SOURCE_KEY, type=pycrdt.Text), source)
+        apply_text_edits(text, edits)
+    return True
 
 
 def _teacher_id(state: bytes | None) -> int:

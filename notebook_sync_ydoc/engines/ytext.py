@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pycrdt import Text
 
-from ..merge import text_edits
+from ..merge import Edit, text_edits
 
-__all__ = ["VarReader", "edit_text", "state_vector"]
+__all__ = ["VarReader", "apply_text_edits", "edit_text", "state_vector"]
 
 
 def edit_text(text: Text, new: str) -> bool:
@@ -19,12 +19,17 @@ def edit_text(text: Text, new: str) -> bool:
     hunk). The caller opens the transaction if it wants one Yjs update. Returns whether
     anything changed."""
     edits = text_edits(str(text), new, unit="utf-8")
-    for edit in edits:  # descending positions: apply in order
+    apply_text_edits(text, edits)
+    return bool(edits)
+
+
+def apply_text_edits(text: Text, edits: list[Edit]) -> None:
+    """Apply :func:`..merge.text_edits` output (descending positions, UTF-8 units) in order."""
+    for edit in edits:
         if edit.delete:
             del text[edit.position : edit.position + edit.delete]
         if edit.insert:
             text.insert(edit.position, edit.insert)
-    return bool(edits)
 
 
 class VarReader:
