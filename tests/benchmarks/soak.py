@@ -4,8 +4,9 @@
 
 Checks that every student was told of the teacher's last push, and that the server's memory
 stays flat (resident memory sampled every 10 s; the growth from the first sample after the
-warm-up to the end is reported). Writes docs/performance/soak.json. Loopback only; the run is
-bounded by --seconds.
+warm-up to the end is reported). In YDoc mode the one cell's CRDT history grows with every
+edit (Yjs keeps deleted items); --json runs the same lesson without it. Writes
+docs/performance/soak.json. Loopback only; the run is bounded by --seconds.
 """
 
 from __future__ import annotations
@@ -31,11 +32,15 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=180.0)
     parser.add_argument("--period", type=float, default=0.05)
+    parser.add_argument(
+        "--json", action="store_true", help="JSON mode (no CRDT history kept per cell)"
+    )
     parser.add_argument("--out", default=str(ROOT / "docs" / "performance" / "soak.json"))
     args = parser.parse_args()
     load0 = loadavg()
     with tempfile.TemporaryDirectory(prefix="nbsync-soak-") as tmp:
-        server = JupyterServerProcess(Path(tmp) / "soak", options=dict(UNLIMITED)).start()
+        options = {**UNLIMITED, "use_ydoc": not args.json}
+        server = JupyterServerProcess(Path(tmp) / "soak", options=options).start()
         try:
             assert server.proc is not None
             job = {
@@ -54,6 +59,7 @@ def main() -> int:
     rss = result["rss"]
     first = rss[min(1, len(rss) - 1)][1]  # after the first 10 s: connections and caches in
     summary = {
+        "mode": "json" if args.json else "ydoc",
         "students": args.students,
         "seconds": args.seconds,
         "period_s": args.period,
