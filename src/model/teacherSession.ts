@@ -297,19 +297,21 @@ export class TeacherSession extends BaseSession {
     }
     // A cell replaced by a new model with the same id (a change of cell type) stays followed.
     for (const model of args.newValues) {
-      if (this._cells.has(model.id)) {
+      if (model && this._cells.has(model.id)) {
         this._watch(model);
       }
     }
     if (args.type !== 'remove') {
       return;
     }
-    const removed = args.oldValues
-      .map(m => m.id)
-      .filter(id => (this._cells.get(id)?.pushedSeq ?? 0) > 0);
-    if (removed.length) {
-      // A move is a remove then an add: only cells still missing afterwards are gone.
-      setTimeout(() => this._removeMissing(removed), 0);
+    // JupyterLab 4 reports a removal with `oldValues` of `undefined` (the models are already
+    // disposed), so the pushed cells are checked instead. A move is a remove then an add: only
+    // cells still missing afterwards are gone.
+    const pushed = [...this._cells]
+      .filter(([, state]) => state.pushedSeq > 0)
+      .map(([id]) => id);
+    if (pushed.length) {
+      setTimeout(() => this._removeMissing(pushed), 0);
     }
   }
 
