@@ -283,3 +283,21 @@ async def test_a_push_the_store_refused_is_an_error_and_leaves_no_trace() -> Non
         assert (pulled["seq"], pulled["content"]["source"]) == (1, "a\n")
     finally:
         await svc.stop()
+
+
+async def test_keyed_locks_serialize_one_key_and_forget_it_afterwards() -> None:
+    from notebook_sync_ydoc.session.locks import KeyedLocks
+
+    locks = KeyedLocks()
+    order: list[str] = []
+
+    async def worker(key: str, name: str) -> None:
+        async with locks.hold(key):
+            order.append(f"{name}+")
+            await asyncio.sleep(0)  # let the other worker try to enter
+            order.append(f"{name}-")
+
+    await asyncio.gather(worker("k", "a"), worker("k", "b"), worker("other", "c"))
+    assert order.index("a-") < order.index("b+")  # same key: one after the other
+    assert order.index("c+") < order.index("a-")  # another key: not held up
+    assert len(locks) == 0

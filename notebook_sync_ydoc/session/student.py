@@ -13,6 +13,7 @@ from ..store import CellRecord, PulledCell, SessionRecord, StudentRecord
 from .access import student_id_for
 from .context import Context
 from .fanout import FanOut
+from .locks import KeyedLocks
 from .members import Member
 
 __all__ = ["StudentActions"]
@@ -22,6 +23,10 @@ class StudentActions:
     def __init__(self, ctx: Context, fanout: FanOut) -> None:
         self.ctx = ctx
         self.fanout = fanout
+        # A student's pulls of one cell, one at a time on this server: two tabs pulling at the
+        # same instant would otherwise both read the old base and both fast-forward (doubled
+        # text in a collaborative notebook). The second now sees the first's pull: no_update.
+        self._pulls = KeyedLocks()
 
     async def join_session(self, member: Member, message: Message) -> None:
         ctx = self.ctx
@@ -126,6 +131,11 @@ class StudentActions:
         return code, cell, student, ctx.engine.pull(request)
 
     async def request_sync(self, member: Member, message: Message) -> None:
+        key = (member.code, member.student_id, message.data.get("cell_id"))
+        async with self._pulls.hold(key):
+            await self._request_sync(member, message)
+
+    async def _request_sync(self, member: Member, message: Message) -> None:
         ctx = self.ctx
         code, cell, student, outcome = await self._pull_outcome(member, message)
         if outcome.status == "no_update":
