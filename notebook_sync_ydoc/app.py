@@ -7,9 +7,8 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, CaselessStrEnum, Float, Int, List, Type, Unicode, default
+from traitlets import Bool, Float, Int, List, Type, Unicode, default
 
 from ._version import __version__
 from .engines import CellEngine, load_engine
@@ -43,8 +42,8 @@ class NotebookSyncExtensionApp(ExtensionApp):
     redis_url = Unicode(
         help=(
             "Redis URL shared by every Jupyter server of a classroom (redis:// or rediss:// for "
-            "TLS, credentials in the URL). Empty: the embedded store (SQLite, store_path), for "
-            "one server. Default: the REDIS_URL environment variable, else empty."
+            "TLS, credentials in the URL). Empty: the embedded in-process store, for one server. "
+            "Default: the REDIS_URL environment variable, else empty."
         ),
     ).tag(config=True)
 
@@ -57,9 +56,7 @@ class NotebookSyncExtensionApp(ExtensionApp):
         help=(
             "The store class (a subclass of notebook_sync_ydoc.store.Store, or its import "
             "path). Default: notebook_sync_ydoc.store.redis.RedisStore when redis_url is set, "
-            "else the durable embedded notebook_sync_ydoc.store.sqlite.SQLiteStore (one file, "
-            "store_path). notebook_sync_ydoc.store.memory.MemoryStore keeps nothing across a "
-            "restart (tests, throw-away demos)."
+            "else the embedded notebook_sync_ydoc.store.memory.MemoryStore."
         ),
     ).tag(config=True)
 
@@ -69,32 +66,9 @@ class NotebookSyncExtensionApp(ExtensionApp):
             from .store.redis import RedisStore
 
             return RedisStore
-        from .store.sqlite import SQLiteStore
+        from .store.memory import MemoryStore
 
-        return SQLiteStore
-
-    store_path = Unicode(
-        help=(
-            "The SQLite store's file (the default store without redis_url). One file serves one "
-            "server process: a second server on the same file is refused. Default: "
-            "notebook_sync/store.sqlite in the Jupyter data directory."
-        ),
-    ).tag(config=True)
-
-    @default("store_path")
-    def _default_store_path(self) -> str:
-        return os.path.join(jupyter_data_dir(), "notebook_sync", "store.sqlite")
-
-    store_synchronous = CaselessStrEnum(
-        ["NORMAL", "FULL"],
-        default_value="NORMAL",
-        help=(
-            "SQLite store: NORMAL, every answered write survives the server process being "
-            "killed (kill -9, a crash, a restart), but the last ones may be lost if the machine "
-            "loses power; FULL, they survive power loss too (each write waits for the disk, "
-            "flushes shared by concurrent writes, off the event loop)."
-        ),
-    ).tag(config=True)
+        return MemoryStore
 
     redis_ssl_ca_certs = Unicode(
         "", help="rediss:// only: a CA bundle file to verify the Redis server's certificate."
@@ -181,12 +155,14 @@ class NotebookSyncExtensionApp(ExtensionApp):
     ).tag(config=True)
 
     rate_limit_bytes = Float(
-        2 * 1024 * 1024, help="Bytes per second one connection may send, sustained."
+        1024 * 1024,
+        help="Bytes per second one connection may send, sustained (it also bounds how much one "
+        "connection can make the server parse).",
     ).tag(config=True)
 
-    rate_limit_byte_burst = Int(
-        16 * 1024 * 1024, help="Bytes one connection may send at once."
-    ).tag(config=True)
+    rate_limit_byte_burst = Int(8 * 1024 * 1024, help="Bytes one connection may send at once.").tag(
+        config=True
+    )
 
     follow_rooms = Bool(
         True,
@@ -225,8 +201,6 @@ class NotebookSyncExtensionApp(ExtensionApp):
             ssl_ca_certs=self.redis_ssl_ca_certs or None,
             ssl_check_hostname=self.redis_ssl_check_hostname,
             reconnect_min=self.redis_reconnect_delay,
-            path=self.store_path,
-            synchronous=str(self.store_synchronous).upper(),
         )
         store = self.store_class.from_settings(settings)
         self.log.info("notebook-sync: %s", store.describe())
