@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Int, List, Type, Unicode, default
+from traitlets import Bool, CaselessStrEnum, Float, Int, List, Type, Unicode, default
 
 from ._version import __version__
 from .engines import CellEngine, load_engine
@@ -42,8 +44,8 @@ class NotebookSyncExtensionApp(ExtensionApp):
     redis_url = Unicode(
         help=(
             "Redis URL shared by every Jupyter server of a classroom (redis:// or rediss:// for "
-            "TLS, credentials in the URL). Empty: the embedded in-process store, for one server. "
-            "Default: the REDIS_URL environment variable, else empty."
+            "TLS, credentials in the URL). Empty: the embedded store (SQLite, store_path), for "
+            "one server. Default: the REDIS_URL environment variable, else empty."
         ),
     ).tag(config=True)
 
@@ -56,7 +58,9 @@ class NotebookSyncExtensionApp(ExtensionApp):
         help=(
             "The store class (a subclass of notebook_sync_ydoc.store.Store, or its import "
             "path). Default: notebook_sync_ydoc.store.redis.RedisStore when redis_url is set, "
-            "else the embedded notebook_sync_ydoc.store.memory.MemoryStore."
+            "else the durable embedded notebook_sync_ydoc.store.sqlite.SQLiteStore (one file, "
+            "store_path). notebook_sync_ydoc.store.memory.MemoryStore keeps nothing across a "
+            "restart (tests, throw-away demos)."
         ),
     ).tag(config=True)
 
@@ -66,9 +70,38 @@ class NotebookSyncExtensionApp(ExtensionApp):
             from .store.redis import RedisStore
 
             return RedisStore
-        from .store.memory import MemoryStore
+        from .store.sqlite import SQLiteStore
 
-        return MemoryStore
+        return SQLiteStore
+
+    store_path = Unicode(
+        help=(
+            "The SQLite store's file (the default store without redis_url). One file serves one "
+            "server process: a second server on the same file is refused. Default: "
+            "notebook_sync/store.sqlite in the Jupyter data directory (store-<name>.sqlite for a "
+            "named JupyterHub server, JUPYTERHUB_SERVER_NAME, whose home it shares)."
+        ),
+    ).tag(config=True)
+
+    @default("store_path")
+    def _default_store_path(self) -> str:
+        name = "".join(
+            c if c.isalnum() or c in "-_." else "_"
+            for c in os.environ.get("JUPYTERHUB_SERVER_NAME", "").strip()
+        )
+        filename = f"store-{name}.sqlite" if name else "store.sqlite"
+        return os.path.join(jupyter_data_dir(), "notebook_sync", filename)
+
+    store_synchronous = CaselessStrEnum(
+        ["NORMAL", "FULL"],
+        default_value="NORMAL",
+        help=(
+            "SQLite store: NORMAL, every answered write survives the server process being "
+            "killed (kill -9, a crash, a restart), but the last ones may be lost if the machine "
+            "loses power; FULL, they survive power loss too (each write waits for the disk, "
+            "flushes shared by concurrent writes, off the event loop)."
+        ),
+    ).tag(config=True)
 
     redis_ssl_ca_certs = Unicode(
         "", help="rediss:// only: a CA bundle file to verify the Redis server's certificate."
@@ -192,6 +225,18 @@ class NotebookSyncExtensionApp(ExtensionApp):
     follow: FollowManager | None = None
     follow_reason: str = ""
 
+    def route_package_logs(self) -> None:
+        """The package's own module loggers (the stores': a store file that cannot be used, a
+        lost Redis) write through this app's log handlers, formatted like the server's lines."""
+        package = logging.getLogger(__package__ or "notebook_sync_ydoc")
+        handlers = getattr(self.log, "handlers", [])
+        if package.handlers or not handlers:
+            return
+        for handler in handlers:
+            package.addHandler(handler)
+        package.setLevel(logging.DEBUG)  # the handlers keep the server's log_level
+        package.propagate = False
+
     def build_store(self, server_id: str) -> Store:
         settings = StoreSettings(
             server_id=server_id,
@@ -201,6 +246,8 @@ class NotebookSyncExtensionApp(ExtensionApp):
             ssl_ca_certs=self.redis_ssl_ca_certs or None,
             ssl_check_hostname=self.redis_ssl_check_hostname,
             reconnect_min=self.redis_reconnect_delay,
+            path=self.store_path,
+            synchronous=str(self.store_synchronous).upper(),
         )
         store = self.store_class.from_settings(settings)
         self.log.info("notebook-sync: %s", store.describe())
@@ -220,6 +267,7 @@ class NotebookSyncExtensionApp(ExtensionApp):
         if self.session_code_length < 6:
             raise ValueError("NotebookSyncExtensionApp.session_code_length must be at least 6")
         server_id = uuid.uuid4().hex[:12]
+        self.route_package_logs()
         self.engine, self.mode_reason = load_engine(self.use_ydoc, self.log)
         self.log.info("notebook-sync: %s", self.mode_reason)
         self.store = self.build_store(server_id)

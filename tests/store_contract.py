@@ -3,8 +3,8 @@
 A concrete test module subclasses :class:`StoreContract` and provides one fixture,
 ``make_store``: an async factory ``make_store(ttl=None) -> Store`` that returns a *started* store
 (with no handlers set) and stops it at teardown. Stores made by one factory share their backing
-state (the same Redis prefix; for the embedded store, each is its own world, so tests that need
-two stores on one state are Redis-only).
+state (the same Redis prefix; for the embedded stores, memory and SQLite, each is its own world,
+one file per SQLite store, so tests that need two stores on one state are Redis-only).
 """
 
 from __future__ import annotations

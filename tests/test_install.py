@@ -4,6 +4,7 @@ and its protocol schema ships inside the package."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from importlib import resources
@@ -72,3 +73,15 @@ def test_the_default_store_follows_redis_url(nbsync_server_factory: Any) -> None
     server = nbsync_server_factory(env={"REDIS_URL": "redis://127.0.0.1:9/0"})
     store = server.status()["store"]
     assert store["kind"] == "redis" and store["ok"] is False, store
+
+
+def test_the_default_store_is_a_file_in_the_data_directory(nbsync_server_factory: Any) -> None:
+    """Without redis_url: SQLite, in the Jupyter data directory; a named JupyterHub server
+    (sharing its user's home with the others) gets a file of its own."""
+    server = nbsync_server_factory(start=False, env={"JUPYTERHUB_SERVER_NAME": "gpu/2"})
+    del server.options["store_path"]  # the fixture gives each server its own; here the default
+    server.start()
+    data_dir = os.environ.get("JUPYTER_DATA_DIR") or str(server.workdir / "data")
+    store = server.status()["store"]
+    assert store["kind"] == "sqlite" and store["ok"] is True, store
+    assert store["path"] == os.path.join(data_dir, "notebook_sync", "store-gpu_2.sqlite")

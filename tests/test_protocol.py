@@ -520,7 +520,9 @@ async def test_status_reports_mode_and_store_without_secrets(
     teacher, _code, _ = await classroom(connect, server, students=0)
     status = await asyncio.to_thread(server.status)
     assert status["mode"] == ("ydoc" if server.options["use_ydoc"] else "json")
-    assert status["store"]["kind"] == "memory" and status["store"]["ok"] is True
+    # the default store without Redis: SQLite, in the file the test server was given
+    assert status["store"]["kind"] == "sqlite" and status["store"]["ok"] is True
+    assert status["store"]["path"] == server.options["store_path"]
     assert status["version"]
     assert status["server"]["teachers"] >= 1
     assert teacher.teacher_key is not None and teacher.teacher_key not in json.dumps(status)

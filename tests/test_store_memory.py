@@ -40,7 +40,7 @@ async def test_sweep_removes_expired_sessions_without_access() -> None:
         await wait_until(lambda: len(store._sessions) == 0, timeout=5, what="sweep")
     finally:
         await store.stop()
-    assert store._sweeper is None and store._dispatcher is None
+    assert store._sweeper is None and not store._events.running
 
 
 async def test_events_before_start_are_delivered_after_start() -> None:

@@ -1,4 +1,5 @@
-"""Stores: the embedded one (one server) and Redis (many servers)."""
+"""Stores: the embedded ones (one server: SQLite, durable, the default; memory) and Redis (many
+servers)."""
 
 from __future__ import annotations
 

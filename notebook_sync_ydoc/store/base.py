@@ -1,11 +1,14 @@
-"""The store interface: what the session service needs from the embedded store and from Redis.
+"""The store interface: what the session service needs from the embedded stores and from Redis.
 
-Both stores implement :class:`Store` and pass one contract test suite (``tests/store_contract.py``).
+Every store implements :class:`Store` and passes one contract test suite
+(``tests/store_contract.py``): the SQLite store (the default: one server, durable), the memory
+store (one server, nothing kept) and Redis (many servers).
 
 Writes that change a cell and notify (``write_cell``, ``set_sync_allowed``, ``remove_cell``,
 ``end_session``) are atomic with their event: in Redis one Lua script writes the data, bumps the
-sequence, updates the index and PUBLISHes; in memory one synchronous step does the same. An event
-is a *hint*: subscribers that miss one catch up from :meth:`Store.list_cells`.
+sequence, updates the index and PUBLISHes; in the embedded stores one synchronous step does the
+same (SQLite: one transaction committed first). An event is a *hint*: subscribers that miss one
+catch up from :meth:`Store.list_cells`.
 """
 
 from __future__ import annotations
@@ -177,6 +180,8 @@ class StoreSettings:
     ssl_ca_certs: str | None = None
     ssl_check_hostname: bool = True
     reconnect_min: float = 0.1  # seconds before the first reconnection attempt
+    path: str = ""  # SQLite: the store file
+    synchronous: str = "NORMAL"  # SQLite: "NORMAL" (survives kill -9) or "FULL" (+ power loss)
 
 
 class Store(abc.ABC):

@@ -2,13 +2,14 @@
 
 Every write-and-notify is one synchronous step (no ``await`` between the data write and the
 enqueueing of its event), so the asyncio equivalent of the Redis Lua scripts: no other coroutine
-can observe half a write, and no event can be delivered before its data.
+can observe half a write, and no event can be delivered before its data. Each change is first
+given to the store's :class:`~.journal.Journal` (this store's keeps nothing; the SQLite store
+writes through), then made; a journal that fails leaves the state untouched.
 
-Events go through an :class:`asyncio.Queue` consumed by a dispatcher task (started in
-:meth:`MemoryStore.start`, stopped in :meth:`MemoryStore.stop`), which calls the event handler in
-order, for subscribed sessions only. Session lifetimes use :func:`time.monotonic`: a session
-expires lazily when it is accessed after its deadline, and a sweep task removes expired sessions
-every ``sweep_interval`` seconds.
+Events are delivered in order by an in-process :class:`~.dispatch.EventDispatcher`, for
+subscribed sessions only. Session lifetimes use :func:`time.monotonic`: a session expires lazily
+when it is accessed after its deadline, and a sweep task removes expired sessions every
+``sweep_interval`` seconds.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import copy
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from .base import (
@@ -30,6 +31,7 @@ from .base import (
     SeqConflict,
     SessionGone,
     SessionRecord,
+    SessionStatus,
     Store,
     StoreError,
     StoreEvent,
@@ -37,22 +39,10 @@ from .base import (
     StoreTTL,
     StudentRecord,
 )
+from .dispatch import EventDispatcher
+from .journal import Journal, SessionState
 
 log = logging.getLogger(__name__)
-
-# sentinel put on the queue by stop() so the dispatcher drains what came before it, then ends
-_STOP = object()
-
-
-@dataclass
-class _Session:
-    record: SessionRecord
-    expires: float  # time.monotonic() deadline
-    seq: int = 0
-    cells: dict[str, CellRecord] = field(default_factory=dict)
-    students: dict[str, StudentRecord] = field(default_factory=dict)
-    presence: set[tuple[str, str]] = field(default_factory=set)  # (student_id, conn_id)
-    online: dict[str, int] = field(default_factory=dict)  # student_id -> connections in presence
 
 
 def _cell_out(record: CellRecord) -> CellRecord:
@@ -72,12 +62,11 @@ class MemoryStore(Store):
         ttl: StoreTTL | None = None,
         sweep_interval: float = 60.0,
     ) -> None:
-        super().__init__(server_id=server_id or f"memory-{uuid.uuid4().hex[:12]}", ttl=ttl)
+        super().__init__(server_id=server_id or f"{self.kind}-{uuid.uuid4().hex[:12]}", ttl=ttl)
         self.sweep_interval = sweep_interval
-        self._sessions: dict[str, _Session] = {}
-        self._subscribed: set[str] = set()
-        self._queue: asyncio.Queue[object] | None = None  # made in the running loop
-        self._dispatcher: asyncio.Task[None] | None = None
+        self._sessions: dict[str, SessionState] = {}
+        self._journal: Journal = Journal()
+        self._events = EventDispatcher(lambda: self._event_handler, f"{self.kind} store")
         self._sweeper: asyncio.Task[None] | None = None
 
     @classmethod
@@ -85,18 +74,19 @@ class MemoryStore(Store):
         return cls(server_id=settings.server_id, ttl=settings.ttl)
 
     def describe(self) -> str:
-        return "embedded store (one server; set redis_url for many)"
+        return "in-memory store (one server; nothing survives a restart)"
 
     def __repr__(self) -> str:
-        return f"MemoryStore(server_id={self.server_id!r}, sessions={len(self._sessions)})"
+        return (
+            f"{type(self).__name__}(server_id={self.server_id!r}, sessions={len(self._sessions)})"
+        )
 
     # lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
-        if self._dispatcher is not None:
+        if self._sweeper is not None:
             return
-        self._events()  # events written before start() are kept and delivered now
-        self._dispatcher = asyncio.create_task(self._dispatch(), name="nbsync-memory-dispatch")
-        self._sweeper = asyncio.create_task(self._sweep_loop(), name="nbsync-memory-sweep")
+        self._events.start()  # events written before start() are kept and delivered now
+        self._sweeper = asyncio.create_task(self._sweep_loop(), name=f"nbsync-{self.kind}-sweep")
 
     async def stop(self) -> None:
         if self._sweeper is not None:
@@ -104,21 +94,10 @@ class MemoryStore(Store):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
-        if self._dispatcher is not None:
-            # deliver what was queued before stop(), then end; bounded so a stuck handler
-            # cannot block shutdown
-            self._events().put_nowait(_STOP)
-            try:
-                await asyncio.wait_for(asyncio.shield(self._dispatcher), timeout=5.0)
-            except TimeoutError:
-                log.warning("memory store: event dispatcher did not drain in 5 s; cancelling")
-                self._dispatcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._dispatcher
-            self._dispatcher = None
+        await self._events.stop()  # delivers what was queued before stop()
 
     async def health(self) -> dict[str, Any]:
-        running = self._dispatcher is not None and not self._dispatcher.done()
+        running = self._events.running
         return {
             "ok": running,
             "kind": self.kind,
@@ -127,66 +106,49 @@ class MemoryStore(Store):
         }
 
     # internals -------------------------------------------------------------------------------
-    def _events(self) -> asyncio.Queue[object]:
-        if self._queue is None:
-            self._queue = asyncio.Queue()
-        return self._queue
-
-    async def _dispatch(self) -> None:
-        queue = self._events()
-        while True:
-            item = await queue.get()
-            if item is _STOP:
-                return
-            assert isinstance(item, StoreEvent)
-            handler = self._event_handler
-            if handler is None or item.code not in self._subscribed:
-                continue
-            try:
-                await handler(item)
-            except Exception:
-                log.exception("memory store: event handler failed for %s", item)
-
     async def _sweep_loop(self) -> None:
         while True:
             await asyncio.sleep(self.sweep_interval)
             try:
                 removed = self.sweep()
                 if removed:
-                    log.debug("memory store: swept %s expired session(s)", removed)
+                    log.debug("%s store: swept %s expired session(s)", self.kind, removed)
             except Exception:
-                log.exception("memory store: sweep failed")
+                log.exception("%s store: sweep failed", self.kind)
 
     def sweep(self) -> int:
         """Remove every expired session now; the number removed."""
         now = time.monotonic()
         expired = [code for code, s in self._sessions.items() if s.expires <= now]
+        if expired:
+            self._journal.drop_sessions(expired)
         for code in expired:
             del self._sessions[code]
         return len(expired)
 
-    def _get(self, code: str) -> _Session | None:
+    def _get(self, code: str) -> SessionState | None:
         s = self._sessions.get(code)
         if s is not None and s.expires <= time.monotonic():
+            self._journal.drop_sessions([code])
             del self._sessions[code]
             return None
         return s
 
-    def _writable(self, code: str) -> _Session | None:
+    def _writable(self, code: str) -> SessionState | None:
         """The session for a write: None if absent; SessionGone if ended."""
         s = self._get(code)
         if s is not None and s.record.status == "ended":
             raise SessionGone(f"session {code} has ended")
         return s
 
-    def _refresh(self, s: _Session) -> None:
-        lifetime = self.ttl.ended if s.record.status == "ended" else self.ttl.active
-        s.expires = time.monotonic() + lifetime
+    def _deadline(self, status: SessionStatus) -> float:
+        """A session's deadline if it were refreshed now."""
+        return time.monotonic() + (self.ttl.ended if status == "ended" else self.ttl.active)
 
     def _emit(self, event: StoreEvent) -> None:
-        self._events().put_nowait(event)
+        self._events.emit(event)
 
-    def _student_out(self, s: _Session, st: StudentRecord) -> StudentRecord:
+    def _student_out(self, s: SessionState, st: StudentRecord) -> StudentRecord:
         # A copy as deep as a deepcopy (the pulled cells' fields are immutable str/bytes/int),
         # without deepcopy's per-object dispatch: this runs on every pull and for every
         # student of a roster.
@@ -198,10 +160,10 @@ class MemoryStore(Store):
 
     # events ----------------------------------------------------------------------------------
     async def subscribe(self, code: str) -> None:
-        self._subscribed.add(code)
+        self._events.subscribe(code)
 
     async def unsubscribe(self, code: str) -> None:
-        self._subscribed.discard(code)
+        self._events.unsubscribe(code)
 
     async def publish(self, event: StoreEvent) -> None:
         self._emit(event)
@@ -210,9 +172,10 @@ class MemoryStore(Store):
     async def create_session(self, session: SessionRecord) -> bool:
         if self._get(session.code) is not None:
             return False
-        s = _Session(record=copy.deepcopy(session), expires=0.0)
-        self._refresh(s)
+        s = SessionState(record=copy.deepcopy(session), expires=self._deadline(session.status))
+        self._journal.create_session(s)
         self._sessions[session.code] = s
+        await self._journal.durable()
         return True
 
     async def get_session(self, code: str) -> SessionRecord | None:
@@ -224,28 +187,26 @@ class MemoryStore(Store):
         if s is None:
             return None
         if s.record.status != "ended":
-            s.record.status = "ended"
-            s.record.updated = now
-            self._refresh(s)
+            ended = replace(s.record, status="ended", updated=now)
+            expires = self._deadline("ended")
+            self._journal.update_session(ended, expires)
+            s.record, s.expires = ended, expires
             self._emit(StoreEvent(type="ended", code=code, seq=s.seq, origin=self.server_id))
-        return copy.deepcopy(s.record)
+            await self._journal.durable()
+        return replace(s.record)
 
     async def touch_session(self, code: str, now: float) -> None:
         s = self._get(code)
         if s is None:
             return
-        s.record.updated = now
-        self._refresh(s)
+        touched = replace(s.record, updated=now)
+        expires = self._deadline(touched.status)
+        self._journal.update_session(touched, expires)
+        s.record, s.expires = touched, expires
+        await self._journal.durable()
 
     # cells -----------------------------------------------------------------------------------
-    async def write_cell(self, code: str, cell: CellWrite, expect_seq: int | None) -> CellRecord:
-        s = self._writable(code)
-        if s is None:
-            raise SessionGone(f"session {code} does not exist")
-        old = s.cells.get(cell.cell_id)
-        current = old.seq if old is not None else 0
-        if expect_seq is not None and expect_seq != current:
-            raise SeqConflict(f"cell {cell.cell_id}: expected seq {expect_seq}, found {current}")
+    def _new_record(self, s: SessionState, cell: CellWrite, old: CellRecord | None) -> CellRecord:
         if cell.index is not None:
             index = cell.index
         elif old is not None:
@@ -256,10 +217,9 @@ class MemoryStore(Store):
             allowed = cell.sync_allowed
         else:
             allowed = old.sync_allowed if old is not None else True
-        s.seq += 1
-        record = CellRecord(
+        return CellRecord(
             cell_id=cell.cell_id,
-            seq=s.seq,
+            seq=s.seq + 1,
             source=cell.source,
             cell_type=cell.cell_type,
             metadata=copy.deepcopy(cell.metadata),
@@ -268,29 +228,46 @@ class MemoryStore(Store):
             index=index,
             updated=time.time(),
         )
+
+    async def write_cell(self, code: str, cell: CellWrite, expect_seq: int | None) -> CellRecord:
+        s = self._writable(code)
+        if s is None:
+            raise SessionGone(f"session {code} does not exist")
+        old = s.cells.get(cell.cell_id)
+        current = old.seq if old is not None else 0
+        if expect_seq is not None and expect_seq != current:
+            raise SeqConflict(f"cell {cell.cell_id}: expected seq {expect_seq}, found {current}")
+        record = self._new_record(s, cell, old)
+        expires = self._deadline(s.record.status)
+        self._journal.write_cell(code, record, expires)
+        s.seq = record.seq
         s.cells[cell.cell_id] = record
-        self._refresh(s)
+        s.expires = expires
         self._emit(
             StoreEvent(
                 type="cell",
                 code=code,
                 cell_id=cell.cell_id,
-                seq=s.seq,
-                sync_allowed=allowed,
+                seq=record.seq,
+                sync_allowed=record.sync_allowed,
                 origin=self.server_id,
                 index=record.index,
                 cell_type=record.cell_type,
             )
         )
-        return _cell_out(record)
+        out = _cell_out(record)
+        await self._journal.durable()
+        return out
 
     async def set_sync_allowed(self, code: str, cell_id: str, allowed: bool) -> CellRecord | None:
         s = self._writable(code)
         if s is None or cell_id not in s.cells:
             return None
+        expires = self._deadline(s.record.status)
+        self._journal.set_sync_allowed(code, cell_id, allowed, expires)
         record = s.cells[cell_id]
         record.sync_allowed = allowed
-        self._refresh(s)
+        s.expires = expires
         self._emit(
             StoreEvent(
                 type="sync",
@@ -303,19 +280,23 @@ class MemoryStore(Store):
                 cell_type=record.cell_type,
             )
         )
-        return _cell_out(record)
+        out = _cell_out(record)
+        await self._journal.durable()
+        return out
 
     async def remove_cell(self, code: str, cell_id: str) -> int | None:
         s = self._writable(code)
         if s is None or cell_id not in s.cells:
             return None
+        seq, expires = s.seq + 1, self._deadline(s.record.status)
+        self._journal.remove_cell(code, cell_id, seq, expires)
         del s.cells[cell_id]
-        s.seq += 1
-        self._refresh(s)
+        s.seq, s.expires = seq, expires
         self._emit(
-            StoreEvent(type="removed", code=code, cell_id=cell_id, seq=s.seq, origin=self.server_id)
+            StoreEvent(type="removed", code=code, cell_id=cell_id, seq=seq, origin=self.server_id)
         )
-        return s.seq
+        await self._journal.durable()
+        return seq
 
     async def get_cell(self, code: str, cell_id: str) -> CellRecord | None:
         s = self._get(code)
@@ -353,12 +334,16 @@ class MemoryStore(Store):
         if old is None:
             new = copy.deepcopy(student)
             new.online = False
+        else:
+            new = replace(old, identity=student.identity, name=student.name, joined=student.joined)
+        expires = self._deadline(s.record.status)
+        self._journal.put_student(code, new, old is None, expires)
+        if old is None:
             s.students[student.student_id] = new
         else:
-            old.identity = student.identity
-            old.name = student.name
-            old.joined = student.joined
-        self._refresh(s)
+            old.identity, old.name, old.joined = new.identity, new.name, new.joined
+        s.expires = expires
+        await self._journal.durable()
 
     async def get_student(self, code: str, student_id: str) -> StudentRecord | None:
         s = self._get(code)
@@ -375,8 +360,11 @@ class MemoryStore(Store):
         st = s.students.get(student_id)
         if st is None:
             raise StoreError(f"unknown student in session {code}")
-        st.pulled[cell_id] = replace(pulled)
-        self._refresh(s)
+        entry, expires = replace(pulled), self._deadline(s.record.status)
+        self._journal.record_pull(code, student_id, cell_id, entry, expires)
+        st.pulled[cell_id] = entry
+        s.expires = expires
+        await self._journal.durable()
 
     async def list_students(self, code: str) -> list[StudentRecord]:
         s = self._get(code)

@@ -38,8 +38,9 @@ def _trait_arg(name: str, value: Any) -> str:
 class JupyterServerProcess:
     """A ``python -m jupyter_server`` child process on a free loopback port, token-protected.
 
-    The same port and token survive :meth:`restart` (after :meth:`kill` too), so clients can
-    reconnect to "the same server".
+    The same port, token and store file (``store_path``, default ``<workdir>/store.sqlite``)
+    survive :meth:`restart` (after :meth:`kill` too), so clients can reconnect to "the same
+    server" and find their sessions.
     """
 
     def __init__(
@@ -58,6 +59,9 @@ class JupyterServerProcess:
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.options = dict(options or {})
+        # Each server its own store file, in its own directory (never the user's data directory);
+        # restart() and kill() keep it, as a real server's restart would.
+        self.options.setdefault("store_path", str(workdir / "store.sqlite"))
         self.env = dict(env or {})
         self.extra_args = list(extra_args or [])
         self.log_path = workdir / f"jupyter-server-{self.port}.log"

@@ -9,8 +9,10 @@ from typing import Any
 NAMES = {
     "bare": "bare Tornado broadcast",
     "nbsync": "notebook-sync (one server)",
+    "nbsync_sqlite": "notebook-sync (one server, SQLite store)",
     "collab": "jupyter-collaboration room",
 }
+ONE_SERVER = ("bare", "nbsync", "nbsync_sqlite", "collab")
 
 
 def _f(v: Any, digits: int = 1) -> str:
@@ -46,13 +48,13 @@ def markdown(res: dict[str, Any]) -> str:
     ]
     fan, red = res["fanout"], res.get("fanout_redis", {})
     ns = sorted({int(n) for d in fan.values() for n in d})
-    head = ["N"] + [NAMES[s] for s in ("bare", "nbsync", "collab") if s in fan]
+    head = ["N"] + [NAMES[s] for s in ONE_SERVER if s in fan]
     head += [f"notebook-sync, Redis, {c} servers" for c in sorted(red, key=int)]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "---|" * len(head))
     for n in ns:
         row = [str(n)]
-        for s in ("bare", "nbsync", "collab"):
+        for s in ONE_SERVER:
             if s in fan:
                 row.append(_pair(fan[s].get(str(n))))
         for c in sorted(red, key=int):
@@ -63,7 +65,7 @@ def markdown(res: dict[str, Any]) -> str:
     lines.append("|" + "---|" * len(head))
     for n in ns:
         row = [str(n)]
-        for s in ("bare", "nbsync", "collab"):
+        for s in ONE_SERVER:
             if s in fan:
                 row.append(_f(fan[s].get(str(n), {}).get("cpu_us_per_push_per_client")))
         for c in sorted(red, key=int):
@@ -114,6 +116,7 @@ def markdown(res: dict[str, Any]) -> str:
             f"| {size} KB | {_f(v['cpu_ms_per_push'], 3)} | "
             f"{_f(v['rtt_p50_ms'], 2)} / {_f(v['rtt_p99_ms'], 2)} |"
         )
+    lines += stores_section(res)
     lines += [
         "",
         "## Bytes on the wire per pull (a typing-sized edit, student holds the previous version)",
@@ -155,6 +158,60 @@ def markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def stores_section(res: dict[str, Any]) -> list[str]:
+    """The embedded stores side by side, each on a fresh server of the same repeat."""
+    stores = res.get("stores", {})
+    if not stores.get("sqlite"):
+        return []
+    ratios = res.get("sqlite_vs_memory", {})
+    lines = [
+        "",
+        "## The embedded stores: memory and SQLite (durable, the default) side by side",
+        "",
+        "Same workloads, same repeat, a fresh server each. Ratios: SQLite / memory for time and "
+        "CPU, memory / SQLite for throughput (above 1: SQLite is slower), median over repeats "
+        "of each repeat's ratio.",
+        "",
+        "| workload | memory store | SQLite store | ratio |",
+        "|---|---|---|---|",
+    ]
+    mem, sq = stores.get("memory", {}), stores["sqlite"]
+    for name, by_n in sorted(sq.get("herd", {}).items()):
+        for n, v in sorted(by_n.items(), key=lambda kv: int(kv[0])):
+            m = mem.get("herd", {}).get(name, {}).get(n, {})
+            r = ratios.get("herd", {}).get(name, {}).get(n, {})
+            lines.append(
+                f"| herd pull, {name.replace('_', '-')}, N={n}: pulls/s (CPU µs per pull) | "
+                f"{_f(m.get('pulls_per_s_p50'), 0)} ({_f(m.get('cpu_us_per_pull'), 0)}) | "
+                f"{_f(v['pulls_per_s_p50'], 0)} ({_f(v['cpu_us_per_pull'], 0)}) | "
+                f"{_f(r.get('throughput'), 2)} ({_f(r.get('cpu'), 2)}) |"
+            )
+    for size, v in sorted(sq.get("push_cost", {}).items(), key=lambda kv: int(kv[0])):
+        m = mem.get("push_cost", {}).get(size, {})
+        r = ratios.get("push_cost", {}).get(size, {})
+        lines.append(
+            f"| push, {size} KB cell: server CPU ms (round trip p50 ms) | "
+            f"{_f(m.get('cpu_ms_per_push'), 3)} ({_f(m.get('rtt_p50_ms'), 2)}) | "
+            f"{_f(v['cpu_ms_per_push'], 3)} ({_f(v['rtt_p50_ms'], 2)}) | "
+            f"{_f(r.get('cpu'), 2)} ({_f(r.get('rtt'), 2)}) |"
+        )
+    for t in sq.get("transactions", [])[:1]:
+        lines.append(
+            f"| SQLite transactions on the event loop over the herd and push runs ({t['writes']}):"
+            " ms p50 / p99 / max | | "
+            f"{_f(t['write_ms_p50'], 3)} / {_f(t['write_ms_p99'], 3)} / {_f(t['write_ms_max'], 2)}"
+            " | |"
+        )
+    fan = res.get("fanout", {})
+    for n, r in sorted(ratios.get("fanout", {}).items(), key=lambda kv: int(kv[0])):
+        lines.append(
+            f"| notify fan-out, N={n}: ms p50 / p99 | {_pair(fan.get('nbsync', {}).get(n))} | "
+            f"{_pair(fan.get('nbsync_sqlite', {}).get(n))} | "
+            f"{_f(r.get('p50'), 2)} / {_f(r.get('p99'), 2)} |"
+        )
+    return lines
+
+
 def plot(res: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -163,9 +220,7 @@ def plot(res: dict[str, Any], path: Path) -> None:
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
     ax = axes[0]
-    series = [
-        (NAMES[s], res["fanout"][s]) for s in ("bare", "nbsync", "collab") if s in res["fanout"]
-    ]
+    series = [(NAMES[s], res["fanout"][s]) for s in ONE_SERVER if s in res["fanout"]]
     series += [
         (f"notebook-sync, Redis x{c}", d)
         for c, d in sorted(res.get("fanout_redis", {}).items(), key=lambda kv: int(kv[0]))

@@ -272,6 +272,14 @@ class Redis:
             self.proc.wait(10)
 
 
+# The embedded stores side by side: the memory store (what "notebook-sync, one server" has always
+# measured) and the SQLite store (the default without Redis: every write committed to a file).
+EMBEDDED_STORES: dict[str, dict[str, Any]] = {
+    "memory": {"store_class": "notebook_sync_ydoc.store.memory.MemoryStore"},
+    "sqlite": {"store_class": "notebook_sync_ydoc.store.sqlite.SQLiteStore"},
+}
+
+
 def nb_server(tmp: Path, name: str, **options: Any) -> JupyterServerProcess:
     return JupyterServerProcess(tmp / name, options={**UNLIMITED, **options}).start()
 
@@ -328,6 +336,68 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def herd_and_push(
+    tmp: Path, name: str, prof: dict[str, Any], options: dict[str, Any], wire: bool
+) -> dict[str, Any]:
+    """Herd pulls (fast-forward and merge) and push cost on one fresh server; bytes per pull
+    too when ``wire``."""
+    out: dict[str, Any] = {"herd": {}, "push": {}, "wire": {}}
+    one = nb_server(tmp, name, **options)
+    try:
+        assert one.proc is not None
+        pids = [one.proc.pid]
+        for n in prof["herd_n"]:
+            for edits in (False, True):
+                r = run_job(
+                    {
+                        "kind": "herd",
+                        "servers": [nb_info(one)],
+                        "pids": pids,
+                        "n": n,
+                        "edits": edits,
+                        "rounds": prof["herd_rounds"],
+                        "warmup": 1,
+                        "gap": 0.2,
+                    }
+                )
+                workload = "merge" if edits else "fast_forward"
+                entry = {
+                    **summarize(r["pulls_per_s"], 1),
+                    "elapsed_ms": summarize(r["elapsed_ms"]),
+                    "cpu_us_per_pull": round(r["cpu_s"] * 1e6 / r["pulls"], 1),
+                    "statuses": r["statuses"],
+                    "loadavg": r["loadavg"],
+                }
+                out["herd"].setdefault(workload, {})[n] = entry
+                log(
+                    f"  herd {workload:>12} N={n}: {entry['p50']:.0f} pulls/s (wall), "
+                    f"{entry['cpu_us_per_pull']:.0f} us CPU/pull, {r['statuses']}"
+                )
+        r = run_job(
+            {
+                "kind": "push_cost",
+                "servers": [nb_info(one)],
+                "pids": pids,
+                "sizes": prof["push_sizes"],
+                "pushes": prof["pushes"],
+                "warmup": 10,
+            }
+        )
+        for size, v in r["sizes"].items():
+            e = {**summarize(v["rtt_ms"]), "cpu_ms_per_push": round(v["cpu_ms_per_push"], 3)}
+            out["push"][size] = e
+            log(f"  push {size:>4} KB: rtt p50 {e['p50']:.2f} ms, cpu {e['cpu_ms_per_push']:.2f}")
+        if wire:
+            job = {"kind": "wire_bytes", "servers": [nb_info(one)], "pids": pids}
+            out["wire"] = run_job({**job, "sizes": prof["push_sizes"]})["sizes"]
+        # how long the store's transactions held the event loop (the SQLite store measures it)
+        store = one.status()["store"]
+        out["transactions"] = {k: v for k, v in store.items() if k.startswith("write")}
+    finally:
+        one.stop()
+    return out
+
+
 # the suite ---------------------------------------------------------------------------------------
 def suite(args: argparse.Namespace) -> dict[str, Any]:
     prof = dict(PROFILES["quick" if args.quick else "full"])
@@ -346,8 +416,9 @@ def suite(args: argparse.Namespace) -> dict[str, Any]:
     fan: dict[str, dict[int, list[dict[str, Any]]]] = {}
     fan_redis: dict[str, dict[int, list[dict[str, Any]]]] = {}
     lat: dict[str, list[dict[str, Any]]] = {}
-    herd_runs: dict[str, dict[int, list[dict[str, Any]]]] = {}
-    push_runs: dict[str, list[dict[str, Any]]] = {}
+    herd_runs: dict[str, dict[str, dict[int, list[dict[str, Any]]]]] = {}  # store -> workload
+    push_runs: dict[str, dict[str, list[dict[str, Any]]]] = {}  # store -> KB
+    transactions: dict[str, list[dict[str, Any]]] = {}  # store -> one summary per repeat
     wire: dict[str, Any] = {}
     common = {"rounds": prof["rounds"], "warmup": prof["warmup"], "gap": prof["gap"]}
     t_start = time.monotonic()
@@ -362,10 +433,14 @@ def suite(args: argparse.Namespace) -> dict[str, Any]:
                 bare, bare_info = bare_server(tmp)
                 started.append(bare)
                 systems["bare"] = (bare, bare_info, [bare.pid])
-                one = nb_server(tmp, f"one-{rep}")
+                one = nb_server(tmp, f"one-{rep}", **EMBEDDED_STORES["memory"])
                 started.append(one)
                 assert one.proc is not None
                 systems["nbsync"] = (one, nb_info(one), [one.proc.pid])
+                durable = nb_server(tmp, f"one-sqlite-{rep}", **EMBEDDED_STORES["sqlite"])
+                started.append(durable)
+                assert durable.proc is not None
+                systems["nbsync_sqlite"] = (durable, nb_info(durable), [durable.proc.pid])
                 if collab_python:
                     collab = CollabServer(collab_python, tmp).start()
                     started.append(collab)
@@ -374,7 +449,7 @@ def suite(args: argparse.Namespace) -> dict[str, Any]:
                     for system, (_srv, info, pids) in systems.items():
                         job = {
                             "kind": "fanout",
-                            "system": system,
+                            "system": "nbsync" if system.startswith("nbsync") else system,
                             "servers": [info],
                             "pids": pids,
                             "n": n,
@@ -384,7 +459,7 @@ def suite(args: argparse.Namespace) -> dict[str, Any]:
                         entry = fanout_entry(run_job(job))
                         fan.setdefault(system, {}).setdefault(n, []).append(entry)
                         log(
-                            f"  fanout {system:>7} N={n:<5} p50 {entry['p50']:8.2f} ms  "
+                            f"  fanout {system:>13} N={n:<5} p50 {entry['p50']:8.2f} ms  "
                             f"p99 {entry['p99']:8.2f} ms  "
                             f"cpu {entry['cpu_us_per_push_per_client']:6.1f}"
                             f" us/client  rss {entry['rss_kb_per_client']:6.1f} KB/client"
@@ -404,70 +479,20 @@ def suite(args: argparse.Namespace) -> dict[str, Any]:
             finally:
                 for srv in started:
                     srv.stop()
-            # herd pull and push cost on a fresh server ------------------------------------------
-            log(f"repeat {rep + 1}: herd pull, push cost, bytes per pull")
-            one = nb_server(tmp, f"herd-{rep}")
-            try:
-                assert one.proc is not None
-                pids = [one.proc.pid]
-                for n in prof["herd_n"]:
-                    for edits in (False, True):
-                        r = run_job(
-                            {
-                                "kind": "herd",
-                                "servers": [nb_info(one)],
-                                "pids": pids,
-                                "n": n,
-                                "edits": edits,
-                                "rounds": prof["herd_rounds"],
-                                "warmup": 1,
-                                "gap": 0.2,
-                            }
-                        )
-                        name = "merge" if edits else "fast_forward"
-                        entry = {
-                            **summarize(r["pulls_per_s"], 1),
-                            "elapsed_ms": summarize(r["elapsed_ms"]),
-                            "cpu_us_per_pull": round(r["cpu_s"] * 1e6 / r["pulls"], 1),
-                            "statuses": r["statuses"],
-                            "loadavg": r["loadavg"],
-                        }
-                        herd_runs.setdefault(name, {}).setdefault(n, []).append(entry)
-                        log(
-                            f"  herd {name:>12} N={n}: {entry['p50']:.0f} pulls/s (wall), "
-                            f"{entry['cpu_us_per_pull']:.0f} us CPU/pull, {r['statuses']}"
-                        )
-                r = run_job(
-                    {
-                        "kind": "push_cost",
-                        "servers": [nb_info(one)],
-                        "pids": pids,
-                        "sizes": prof["push_sizes"],
-                        "pushes": prof["pushes"],
-                        "warmup": 10,
-                    }
-                )
-                for size, v in r["sizes"].items():
-                    e = {
-                        **summarize(v["rtt_ms"]),
-                        "cpu_ms_per_push": round(v["cpu_ms_per_push"], 3),
-                    }
-                    push_runs.setdefault(size, []).append(e)
-                    log(
-                        f"  push {size:>4} KB: rtt p50 {e['p50']:.2f} ms, "
-                        f"cpu {e['cpu_ms_per_push']:.2f} ms"
-                    )
-                if rep == 0:
-                    wire = run_job(
-                        {
-                            "kind": "wire_bytes",
-                            "servers": [nb_info(one)],
-                            "pids": pids,
-                            "sizes": prof["push_sizes"],
-                        }
-                    )["sizes"]
-            finally:
-                one.stop()
+            # herd pull and push cost on fresh servers, one per embedded store -----------------
+            for store, options in EMBEDDED_STORES.items():
+                log(f"repeat {rep + 1}: herd pull, push cost, bytes per pull ({store} store)")
+                got = herd_and_push(tmp, f"herd-{store}-{rep}", prof, options, wire=not wire)
+                wire = wire or got["wire"]
+                for name, by_n in got["herd"].items():
+                    for n, entry in by_n.items():
+                        herd_runs.setdefault(store, {}).setdefault(name, {}).setdefault(
+                            n, []
+                        ).append(entry)
+                for size, e in got["push"].items():
+                    push_runs.setdefault(store, {}).setdefault(size, []).append(e)
+                if got["transactions"]:
+                    transactions.setdefault(store, []).append(got["transactions"])
             # Redis: 2-4 servers ----------------------------------------------------------------
             for count in prof["redis_servers"]:
                 log(f"repeat {rep + 1}: Redis, {count} servers")
@@ -549,7 +574,22 @@ def suite(args: argparse.Namespace) -> dict[str, Any]:
         }
         for k, v in lat.items()
     }
-    results["herd"] = {
+    results["herd"] = herd_summary(herd_runs.get("memory", {}))
+    results["push_cost"] = push_summary(push_runs.get("memory", {}))
+    results["stores"] = {
+        store: {
+            "herd": herd_summary(herd_runs.get(store, {})),
+            "push_cost": push_summary(push_runs.get(store, {})),
+            "transactions": transactions.get(store, []),
+        }
+        for store in EMBEDDED_STORES
+    }
+    results["wire_bytes"] = wire
+    return derive(results)
+
+
+def herd_summary(by_workload: dict[str, dict[int, list[dict[str, Any]]]]) -> dict[str, Any]:
+    return {
         name: {
             str(n): {
                 "pulls_per_s_p50": statistics.median(x["p50"] for x in v),
@@ -558,19 +598,20 @@ def suite(args: argparse.Namespace) -> dict[str, Any]:
             }
             for n, v in d.items()
         }
-        for name, d in herd_runs.items()
+        for name, d in by_workload.items()
     }
-    results["push_cost"] = {
+
+
+def push_summary(by_size: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    return {
         size: {
             "rtt_p50_ms": statistics.median(x["p50"] for x in v),
             "rtt_p99_ms": statistics.median(x["p99"] for x in v),
             "cpu_ms_per_push": statistics.median(x["cpu_ms_per_push"] for x in v),
             "runs": v,
         }
-        for size, v in push_runs.items()
+        for size, v in by_size.items()
     }
-    results["wire_bytes"] = wire
-    return derive(results)
 
 
 def derive(results: dict[str, Any]) -> dict[str, Any]:
@@ -581,8 +622,105 @@ def derive(results: dict[str, Any]) -> dict[str, Any]:
         **{f"redis_x{c}": marginal_cpu(d) for c, d in results["fanout_redis"].items()},
     }
     results["memory"] = memory_summary(results)
-    results["targets"] = targets(results)
+    results["sqlite_vs_memory"] = store_ratios(results)
+    results["targets"] = targets(results) + store_targets(results)
     return results
+
+
+def _paired(ours: list[dict[str, Any]], theirs: list[dict[str, Any]], key: str) -> float | None:
+    """Median over repeats of each repeat's ratio ours[key] / theirs[key]."""
+    ratios = [
+        a[key] / b[key]
+        for a, b in zip(ours, theirs, strict=False)
+        if a.get(key) is not None and b.get(key)
+    ]
+    return round(statistics.median(ratios), 3) if ratios else None
+
+
+def store_ratios(res: dict[str, Any]) -> dict[str, Any]:
+    """SQLite against memory, repeat by repeat (the two servers ran in the same repeat)."""
+    stores = res.get("stores", {})
+    mem, sq = stores.get("memory"), stores.get("sqlite")
+    if not mem or not sq:
+        return {}
+    out: dict[str, Any] = {"herd": {}, "push_cost": {}, "fanout": {}}
+    for name, by_n in sq["herd"].items():
+        for n, v in by_n.items():
+            m = mem["herd"].get(name, {}).get(n)
+            if m:
+                out["herd"].setdefault(name, {})[n] = {
+                    "throughput": _paired(m["runs"], v["runs"], "p50"),  # memory / sqlite
+                    "cpu": _paired(v["runs"], m["runs"], "cpu_us_per_pull"),
+                }
+    for size, v in sq["push_cost"].items():
+        m = mem["push_cost"].get(size)
+        if m:
+            out["push_cost"][size] = {
+                "cpu": _paired(v["runs"], m["runs"], "cpu_ms_per_push"),
+                "rtt": _paired(v["runs"], m["runs"], "p50"),
+            }
+    fan = res.get("fanout", {})
+    for n, v in fan.get("nbsync_sqlite", {}).items():
+        m = fan.get("nbsync", {}).get(n)
+        if m:
+            out["fanout"][n] = {
+                "p50": _paired(v["runs"], m["runs"], "p50"),
+                "p99": _paired(v["runs"], m["runs"], "p99"),
+            }
+    return out
+
+
+def store_targets(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 10: the durable store costs little beside the memory store."""
+    ratios = res.get("sqlite_vs_memory", {})
+    if not ratios:
+        return []
+    rows: list[dict[str, Any]] = []
+    stores = res["stores"]
+
+    def row(target: str, measured: str, ratio: float | None, limit: float) -> None:
+        rows.append(
+            {
+                "target": target,
+                "measured": f"{measured}; ratio {ratio}",
+                "vs_bare": None,
+                "vs_collab": None,
+                "baseline": "the memory store, same repeat",
+                "met": ratio is not None and ratio <= limit,
+            }
+        )
+
+    push = ratios["push_cost"].get("10", {})
+    if push:
+        sq, mem = stores["sqlite"]["push_cost"]["10"], stores["memory"]["push_cost"]["10"]
+        row(
+            "SQLite store: server time of a typing-sized push to a 10 KB cell within 1.3x "
+            "the memory store's",
+            f"{sq['cpu_ms_per_push']} ms vs {mem['cpu_ms_per_push']} ms CPU per push",
+            push.get("cpu"),
+            1.3,
+        )
+    for name, by_n in ratios["herd"].items():
+        n = max(by_n, key=int)
+        sq, mem = stores["sqlite"]["herd"][name][n], stores["memory"]["herd"][name][n]
+        row(
+            f"SQLite store: herd pulls/s ({name.replace('_', '-')}, N={n}) within 1.3x of the "
+            "memory store's",
+            f"{sq['pulls_per_s_p50']:.0f} vs {mem['pulls_per_s_p50']:.0f} pulls/s",
+            by_n[n].get("throughput"),
+            1.3,
+        )
+    for n, r in sorted(ratios["fanout"].items(), key=lambda kv: int(kv[0])):
+        if int(n) in (200, 500):
+            fan = res["fanout"]
+            row(
+                f"SQLite store: notify fan-out N={n} unchanged (p50 within 1.15x of the memory "
+                "store's)",
+                f"{fan['nbsync_sqlite'][n]['p50']} vs {fan['nbsync'][n]['p50']} ms p50",
+                r.get("p50"),
+                1.15,
+            )
+    return rows
 
 
 def paired_ratios(fan: dict[str, Any]) -> dict[str, Any]:

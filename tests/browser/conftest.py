@@ -17,7 +17,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,8 @@ class LabServer:
     root: Path
     proc: subprocess.Popen[bytes]
     log: Path
+    cmd: list[str] = field(default_factory=list)  # how it was started, for restart_lab
+    env: dict[str, str] = field(default_factory=dict)
 
     def page_url(self, path: str) -> str:
         return f"{self.url}lab/tree/{path}?reset&token={self.token}"
@@ -115,6 +117,22 @@ class LabServer:
             f"{self.url}notebook-sync/status?token={self.token}", timeout=5
         ) as r:
             return json.loads(r.read())
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an out-of-memory kill would: no shutdown hook runs."""
+        self.proc.kill()
+        self.proc.wait(timeout=15)
+
+    def restart(self) -> float:
+        """Start the same server again (port, token, root, store file); seconds until it
+        answers."""
+        started = time.monotonic()
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                self.cmd, stdout=out, stderr=subprocess.STDOUT, env=self.env, cwd=self.root
+            )
+        _wait_ready(self)
+        return time.monotonic() - started
 
 
 def _start_lab(tmp: Path, extra_args: list[str] | None = None) -> LabServer:
@@ -166,11 +184,20 @@ def _start_lab(tmp: Path, extra_args: list[str] | None = None) -> LabServer:
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         # Explicit, so the test does not depend on where pip put the server config.
         "--ServerApp.jpserver_extensions=notebook_sync_ydoc=True",
+        # This server's own store file (never the user's data directory)
+        f"--NotebookSyncExtensionApp.store_path={tmp / 'store.sqlite'}",
         *(extra_args or []),
     ]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
-    server = LabServer(url=f"http://127.0.0.1:{port}/", token=token, root=root, proc=proc, log=log)
+    url = f"http://127.0.0.1:{port}/"
+    server = LabServer(url=url, token=token, root=root, proc=proc, log=log, cmd=cmd, env=env)
+    _wait_ready(server)
+    return server
+
+
+def _wait_ready(server: LabServer) -> None:
+    proc, log = server.proc, server.log
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -182,7 +209,7 @@ def _start_lab(tmp: Path, extra_args: list[str] | None = None) -> LabServer:
                     assert "jupyter_server_ydoc | extension was successfully loaded" in (
                         log.read_text()
                     ), "jupyter-collaboration was expected but is not loaded"
-                return server
+                return
         except OSError:
             pass
         time.sleep(0.25)  # polling a starting process, not synchronising the test
@@ -203,7 +230,8 @@ def _stop_lab(server: LabServer) -> None:
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[LabServer]:
-    """A fresh ``jupyter lab`` (embedded store, token auth) in a temporary root, per test."""
+    """A fresh ``jupyter lab`` (the default SQLite store, its file in the temporary directory;
+    token auth) in a temporary root, per test."""
     server = _start_lab(tmp_path)
     try:
         yield server
