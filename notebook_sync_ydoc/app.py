@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import gc
 import logging
 import os
@@ -10,7 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, CaselessStrEnum, Float, Int, List, Type, Unicode, default
+from traitlets import (
+    Bool,
+    CaselessStrEnum,
+    Float,
+    Int,
+    List,
+    TraitError,
+    Type,
+    Unicode,
+    default,
+    validate,
+)
 
 from ._version import __version__
 from .engines import CellEngine, load_engine
@@ -26,6 +38,33 @@ FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 # Collection thresholds once the server is up: young collections rarer (a broadcast to N students
 # makes a few objects per student, most freed by reference counting first), full ones rarer still.
 GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def names_from_config(trait: str, values: list[str]) -> list[str]:
+    """User and group names as administrators write them: a list in a config file, or one
+    ``--NotebookSyncExtensionApp.teacher_groups=teachers`` per name on the command line. A
+    value that looks like a list (``['teachers']``, as in JupyterHub's ``Spawner.args``) is
+    read as that list, or refused with how to write it; never taken as one odd name."""
+    names: list[str] = []
+    for value in values:
+        text = value.strip()
+        if text.startswith("[") and text.endswith("]"):
+            try:
+                parsed = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                parsed = None
+            if not isinstance(parsed, list) or not all(isinstance(n, str) for n in parsed):
+                raise TraitError(
+                    f"{trait}: {value!r} looks like a list but is not a list of quoted names; "
+                    f"write --NotebookSyncExtensionApp.{trait}=NAME once per name, or "
+                    f"c.NotebookSyncExtensionApp.{trait} = ['NAME', ...] in a config file"
+                )
+            names.extend(n.strip() for n in parsed)
+        else:
+            names.append(text)
+    if any(not n for n in names):
+        raise TraitError(f"{trait}: an empty name in {values!r}")
+    return names
 
 
 def env_flag(name: str, default: bool) -> bool:
@@ -160,6 +199,10 @@ class NotebookSyncExtensionApp(ExtensionApp):
         Unicode(),
         help="If set (with teacher_users), members of these JupyterHub groups may create sessions.",
     ).tag(config=True)
+
+    @validate("teacher_users", "teacher_groups")
+    def _names(self, proposal: Any) -> list[str]:
+        return names_from_config(proposal["trait"].name, proposal["value"])
 
     join_failures_per_minute = Int(
         10,
@@ -326,6 +369,8 @@ class NotebookSyncExtensionApp(ExtensionApp):
             self.engine.mode if self.engine else "?",
             self.store.kind if self.store else "?",
         )
+        assert self.service is not None
+        self.log.info("notebook-sync: %s", self.service.access.policy())
 
     async def stop_extension(self) -> None:
         if self.follow is not None:

@@ -94,10 +94,24 @@ class Access:
 
     def may_teach(self, peer: Peer) -> bool:
         """Anyone, unless ``teacher_users``/``teacher_groups`` are configured."""
-        users, groups = self.teacher_users, self.teacher_groups
-        if not users and not groups:
+        return self.may_teach_identity(peer.identity, peer.groups)
+
+    def may_teach_identity(self, identity: str, groups: frozenset[str]) -> bool:
+        users, allowed = self.teacher_users, self.teacher_groups
+        if not users and not allowed:
             return True
-        return peer.identity in users or bool(groups & peer.groups)
+        return identity in users or bool(allowed & groups)
+
+    def policy(self) -> str:
+        """Who may start sessions, in words (for the log and for a refusal)."""
+        if not self.teacher_users and not self.teacher_groups:
+            return "anyone may start sessions"
+        parts = []
+        if self.teacher_users:
+            parts.append("users " + ", ".join(sorted(self.teacher_users)))
+        if self.teacher_groups:
+            parts.append("members of the groups " + ", ".join(sorted(self.teacher_groups)))
+        return "only " + " and ".join(parts) + " may start sessions"
 
     async def find_session(
         self, identity: str, code: str, teacher_key: str | None = None

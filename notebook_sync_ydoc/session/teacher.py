@@ -29,7 +29,17 @@ class TeacherActions:
     async def create_session(self, member: Member, message: Message) -> None:
         ctx = self.ctx
         if not ctx.access.may_teach(member.peer):
-            raise ProtocolError("forbidden", "you are not allowed to create sessions")
+            groups = ", ".join(sorted(member.peer.groups)) or "none"
+            ctx.log.info(
+                "notebook-sync: %s may not start a session (their groups: %s): %s",
+                member.peer.identity,
+                groups,
+                ctx.access.policy(),
+            )
+            raise ProtocolError(
+                "forbidden",
+                f"you ({member.peer.identity}) may not start sessions: {ctx.access.policy()}",
+            )
         title = str(message.data.get("title") or "").strip() or "Untitled session"
         teacher_key = secrets.token_urlsafe(24)
         now = ctx.clock()

@@ -12,7 +12,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from ..session import SyncService
-from .base import AUTH_RESOURCE
+from .base import AUTH_RESOURCE, groups_of
 
 __all__ = ["StatusHandler"]
 
@@ -34,6 +34,20 @@ class StatusHandler(ExtensionHandlerMixin, APIHandler):
     async def get(self) -> None:
         await self.service.ensure_started()
         status = self.status()
+        user = self.current_user
+        name = str(getattr(user, "username", None) or user)
+        groups = groups_of(user)
+        access = self.service.access
+        status["teaching"] = {
+            "policy": access.policy(),
+            "teacher_users": sorted(access.teacher_users),
+            "teacher_groups": sorted(access.teacher_groups),
+            "you": {
+                "user": name,
+                "groups": sorted(groups),
+                "may_teach": access.may_teach_identity(name, groups),
+            },
+        }
         health = await self.service.store_health()
         status["store"] = health
         self.set_header("Content-Type", "application/json")
