@@ -40,6 +40,12 @@ FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 GC_THRESHOLDS = (50_000, 20, 100)
 
 
+NOT_SHARED_HINT = (
+    "this server shares no store with other servers: a session started on another JupyterHub "
+    "server is not known here; the hub's administrator must give every server the same Redis"
+)
+
+
 def names_from_config(trait: str, values: list[str]) -> list[str]:
     """User and group names as administrators write them: a list in a config file, or one
     ``--NotebookSyncExtensionApp.teacher_groups=teachers`` per name on the command line. A
@@ -265,6 +271,7 @@ class NotebookSyncExtensionApp(ExtensionApp):
     engine: CellEngine | None = None
     service: SyncService | None = None
     mode_reason: str = ""
+    warnings: tuple[str, ...] = ()  # what is wrong with this deployment's shape (status, log)
     follow: FollowManager | None = None
     follow_reason: str = ""
 
@@ -314,6 +321,9 @@ class NotebookSyncExtensionApp(ExtensionApp):
         self.engine, self.mode_reason = load_engine(self.use_ydoc, self.log)
         self.log.info("notebook-sync: %s", self.mode_reason)
         self.store = self.build_store(server_id)
+        self.warnings = tuple(self.shape_warnings(self.store))
+        for warning in self.warnings:
+            self.log.warning("notebook-sync: %s", warning)
         config = ServiceConfig(
             max_message_bytes=self.max_message_bytes,
             max_source_bytes=self.max_source_bytes,
@@ -323,6 +333,7 @@ class NotebookSyncExtensionApp(ExtensionApp):
             join_failures_per_minute=self.join_failures_per_minute,
             code_length=self.session_code_length,
             rate_limits=self.rate_limits(),
+            not_found_hint=NOT_SHARED_HINT if self.warnings else "",
         )
         self.service = SyncService(self.store, self.engine, config, self.log)
         self.follow, self.follow_reason = self.build_follow(self.service)
@@ -335,6 +346,18 @@ class NotebookSyncExtensionApp(ExtensionApp):
         self.handlers.extend(
             routes(self.service, self.status, self.follow, self.follow_reason, self.send_queue_size)
         )
+
+    def shape_warnings(self, store: Store) -> list[str]:
+        """What is wrong with this deployment's shape, said once at start and in status."""
+        under_hub = any(os.environ.get(v) for v in ("JUPYTERHUB_API_URL", "JUPYTERHUB_USER"))
+        if under_hub and not store.shared:
+            return [
+                f"this server runs under JupyterHub with the {store.kind} store, which no other "
+                "server shares: students on their own servers cannot join its sessions, nor "
+                "this server theirs. Give every single-user server the same Redis "
+                "(REDIS_URL in c.Spawner.environment)."
+            ]
+        return []
 
     def rate_limits(self) -> RateLimits | None:
         if self.rate_limit_messages <= 0:
@@ -385,6 +408,7 @@ class NotebookSyncExtensionApp(ExtensionApp):
             "version": __version__,
             "mode": self.engine.mode,
             "mode_reason": self.mode_reason,
+            "warnings": list(self.warnings),
             "auth_resource": AUTH_RESOURCE,
             "limits": {
                 "max_message_bytes": self.max_message_bytes,

@@ -51,3 +51,25 @@ async def test_the_policy_the_caller_and_a_refusal_are_visible(
     log = server.log_path.read_text(errors="replace")
     assert "only members of the groups teachers may start sessions" in log  # at start
     assert "may not start a session (their groups: none)" in log  # the refusal
+
+
+async def test_a_hub_server_without_a_shared_store_says_so(
+    nbsync_server_factory: Any, connect: Any
+) -> None:
+    """Under JupyterHub every user has their own server: with the embedded store a student's
+    right code reads like a typo. The server warns at start and in status, and the answer to an
+    unknown code says what is wrong."""
+    from notebook_sync_ydoc.clients import StudentClient
+
+    hub = {"JUPYTERHUB_USER": "ada", "JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api"}
+    server = nbsync_server_factory(env=hub)
+    warnings = server.status()["warnings"]
+    assert len(warnings) == 1 and "REDIS_URL" in warnings[0], warnings
+    assert "runs under JupyterHub" in server.log_path.read_text(errors="replace")
+    student: StudentClient = await connect(server, StudentClient)
+    with pytest.raises(SyncError) as missing:
+        await student.join("ABCDEF", name="Ada")
+    assert missing.value.code == "session_not_found"
+    assert "shares no store with other servers" in str(missing.value)
+    plain = nbsync_server_factory()  # no hub: no warning, the plain answer
+    assert plain.status()["warnings"] == []

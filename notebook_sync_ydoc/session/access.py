@@ -85,12 +85,14 @@ class Access:
         failures_per_minute: int,
         teacher_users: frozenset[str],
         teacher_groups: frozenset[str],
+        not_found_hint: str = "",
     ) -> None:
         self.store = store
         self.clock = clock
         self.limiter = JoinLimiter(failures_per_minute)
         self.teacher_users = teacher_users
         self.teacher_groups = teacher_groups
+        self.not_found_hint = not_found_hint
 
     def may_teach(self, peer: Peer) -> bool:
         """Anyone, unless ``teacher_users``/``teacher_groups`` are configured."""
@@ -124,7 +126,8 @@ class Access:
         session = await self.store.get_session(code)
         if session is None:
             self.limiter.failed(identity, now)
-            raise ProtocolError("session_not_found", f"no session with code {code}")
+            hint = f" ({self.not_found_hint})" if self.not_found_hint else ""
+            raise ProtocolError("session_not_found", f"no session with code {code}{hint}")
         if teacher_key is not None and not _is_teacher_key(session, teacher_key):
             self.limiter.failed(identity, now)
             raise ProtocolError("forbidden", "that teacher key does not belong to this session")

@@ -33,6 +33,8 @@ class ServiceConfig:
     join_failures_per_minute: int = 10
     code_length: int = 6
     roster_interval: float = 0.1  # at most one roster_update per room per interval
+    # why a code may not be found here although it is right (a server that shares no store)
+    not_found_hint: str = ""
     rate_limits: RateLimits | None = field(default_factory=RateLimits)  # None: unlimited
 
 

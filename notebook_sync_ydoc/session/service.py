@@ -59,6 +59,7 @@ class SyncService:
             failures_per_minute=config.join_failures_per_minute,
             teacher_users=config.teacher_users,
             teacher_groups=config.teacher_groups,
+            not_found_hint=config.not_found_hint,
         )
         self.ctx = Context(
             store, engine, config, log, clock, RoomRegistry(store), access, TaskSet(log)

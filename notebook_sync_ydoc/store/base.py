@@ -192,6 +192,7 @@ class Store(abc.ABC):
     """
 
     kind: str = "abstract"
+    shared: bool = False  # whether other Jupyter servers see the same sessions (Redis)
 
     def __init__(self, *, server_id: str, ttl: StoreTTL | None = None) -> None:
         self.server_id = server_id

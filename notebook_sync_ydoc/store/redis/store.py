@@ -52,6 +52,7 @@ class RedisStore(Store):
     """The Redis store (kind ``"redis"``); see the package docstring."""
 
     kind = "redis"
+    shared = True
 
     def __init__(
         self,
