@@ -5,6 +5,7 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
 
+import type { ITeaching } from './api/status';
 import type { ISyncSettings } from './logic/settings';
 import type { SyncMemory } from './logic/storage';
 import type { StudentSession } from './model/studentSession';
@@ -25,6 +26,10 @@ export interface ISessionManager {
     ISessionManager,
     { panel: NotebookPanel; cellIds: string[] }
   >;
+  /** The server's teaching policy and this user (JupyterHub name, groups); null until known. */
+  readonly teaching: ITeaching | null;
+  /** False only when the server said this user may not start sessions ("Start" is hidden). */
+  readonly mayTeach: boolean;
   /** The session of the current notebook panel. */
   readonly current: NotebookSession | null;
   readonly currentPanel: NotebookPanel | null;

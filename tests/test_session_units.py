@@ -31,6 +31,7 @@ class RecordingPeer:
         self.identity = identity
         self.display_name = identity.title()
         self.groups = groups
+        self.named = True
         self.frames: list[dict[str, Any]] = []
         self._arrived = asyncio.Event()
 

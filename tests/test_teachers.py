@@ -4,9 +4,14 @@ sees them, and a refusal that says why."""
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from tornado.httpclient import AsyncHTTPClient
 from traitlets import TraitError
 
 from notebook_sync_ydoc.app import names_from_config
@@ -44,6 +49,7 @@ async def test_the_policy_the_caller_and_a_refusal_are_visible(
     assert teaching["teacher_groups"] == ["teachers"]
     assert teaching["policy"] == "only members of the groups teachers may start sessions"
     assert teaching["you"]["may_teach"] is False and teaching["you"]["groups"] == []
+    assert teaching["you"]["named"] is False  # the server token's anonymous user
     teacher: TeacherClient = await connect(server, TeacherClient)
     with pytest.raises(SyncError) as refused:
         await teacher.create_session("not mine")
@@ -73,3 +79,65 @@ async def test_a_hub_server_without_a_shared_store_says_so(
     assert "shares no store with other servers" in str(missing.value)
     plain = nbsync_server_factory()  # no hub: no warning, the plain answer
     assert plain.status()["warnings"] == []
+
+
+async def test_the_roster_names_the_hub_user_beside_the_typed_name(
+    nbsync_server_factory: Any,
+) -> None:
+    """A student may type any name; the teacher also sees who they are (the hub's user), and
+    the hub's groups decide who may teach. Anonymous token users (no hub) have no user there."""
+    from named_users import token_arg
+
+    from notebook_sync_ydoc.clients import StudentClient
+
+    tests_dir = str(Path(__file__).parent)
+    server = nbsync_server_factory(
+        env={"PYTHONPATH": os.pathsep.join([tests_dir, os.environ.get("PYTHONPATH", "")])},
+        extra_args=[
+            *token_arg({"tok-teach": "tess:teachers", "tok-alice": "alice:students"}),
+            "--NotebookSyncExtensionApp.teacher_groups=teachers",
+        ],
+    )
+    for token, you in (
+        ("tok-alice", {"user": "alice", "named": True, "groups": ["students"], "may_teach": False}),
+        ("tok-teach", {"user": "tess", "named": True, "groups": ["teachers"], "may_teach": True}),
+    ):
+        response = await AsyncHTTPClient().fetch(
+            server.base_url + "notebook-sync/status", headers={"Authorization": f"token {token}"}
+        )
+        assert json.loads(response.body)["teaching"]["you"] == you
+    opened: list[Any] = []
+    try:
+        alice_teaches = await TeacherClient.connect(server.base_url, "tok-alice")
+        opened.append(alice_teaches)
+        with pytest.raises(SyncError) as refused:
+            await alice_teaches.create_session("not hers")
+        assert refused.value.code == "forbidden"
+        teacher = await TeacherClient.connect(server.base_url, "tok-teach")
+        opened.append(teacher)
+        code = (await teacher.create_session("Lesson"))["session_code"]
+        student = await StudentClient.connect(server.base_url, "tok-alice")
+        opened.append(student)
+        await student.join(code, name="Bob")  # posing as somebody else
+        roster = await _roster_where(teacher, lambda r: any(s["online"] for s in r))
+        assert [(s["name"], s["user"]) for s in roster["students"]] == [("Bob", "alice")]
+        anonymous = await StudentClient.connect(server.base_url, server.token)
+        opened.append(anonymous)
+        await anonymous.join(code, name="Carol")
+        roster = await _roster_where(teacher, lambda r: sum(s["online"] for s in r) == 2)
+        users = {s["name"]: s["user"] for s in roster["students"]}
+        assert users == {"Bob": "alice", "Carol": ""}, users
+    finally:
+        for client in opened:
+            await client.close()
+
+
+async def _roster_where(
+    teacher: TeacherClient, ready: Callable[[list[dict[str, Any]]], bool]
+) -> dict[str, Any]:
+    """The first roster_update (within 20 of them) whose students satisfy ``ready``."""
+    for _ in range(20):
+        roster = await teacher.next_message("roster_update")
+        if ready(roster["students"]):
+            return roster
+    raise AssertionError("no roster_update reached the expected state")

@@ -21,6 +21,9 @@ class Peer(Protocol):
     identity: str  # the Jupyter user name
     display_name: str
     groups: frozenset[str]
+    # the identity names a person (JupyterHub's user), not an anonymous token user: only then is
+    # it shown on the teacher's roster beside the name the student typed
+    named: bool
 
     def send_text(self, text: str) -> None:
         """Queue one frame; never blocks (a full queue closes the connection)."""

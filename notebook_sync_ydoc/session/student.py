@@ -59,11 +59,11 @@ class StudentActions:
                     record.name = name
                 return record, key, True
         key = secrets.token_urlsafe(24)
-        identity = member.peer.identity
+        peer = member.peer
         record = StudentRecord(
             student_id=student_id_for(key),
-            identity=identity,
-            name=name or member.peer.display_name or identity,
+            identity=peer.identity if peer.named else "",
+            name=name or peer.display_name or peer.identity,
             joined=self.ctx.clock(),
         )
         return record, key, False

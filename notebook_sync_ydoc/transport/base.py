@@ -7,13 +7,14 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 from jupyter_core.utils import ensure_async
+from jupyter_server.auth.identity import IdentityProvider
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 from tornado.websocket import WebSocketHandler
 
-__all__ = ["AUTH_RESOURCE", "AuthorizedWebSocket", "groups_of"]
+__all__ = ["AUTH_RESOURCE", "AuthorizedWebSocket", "groups_of", "named_user"]
 
 AUTH_RESOURCE = "notebook_sync"
 
@@ -25,6 +26,17 @@ def groups_of(user: Any) -> frozenset[str]:
         groups = hub_user.get("groups") or []
         return frozenset(str(g) for g in groups)
     return frozenset(str(g) for g in (getattr(user, "groups", None) or []))
+
+
+def named_user(handler: JupyterHandler) -> bool:
+    """Whether the request's user is a person (a JupyterHub user, or any identity provider's
+    login) rather than jupyter_server's anonymous user of a shared token, a random id that
+    changes with every browser and would mean nothing on a teacher's roster."""
+    if isinstance(getattr(handler.current_user, "hub_user", None), dict):
+        return True
+    if type(handler.identity_provider) is IdentityProvider:
+        return False  # token or password login: its users are all generated anonymously
+    return not handler.identity_provider.is_token_authenticated(handler)
 
 
 class AuthorizedWebSocket(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler):
@@ -49,6 +61,9 @@ class AuthorizedWebSocket(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixi
         name = str(getattr(user, "username", None) or user)
         display = str(getattr(user, "display_name", None) or getattr(user, "name", "") or name)
         return name, display, groups_of(user)
+
+    def named_user(self) -> bool:
+        return named_user(self)
 
     def log_exception(
         self,

@@ -12,7 +12,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from ..session import SyncService
-from .base import AUTH_RESOURCE, groups_of
+from .base import AUTH_RESOURCE, groups_of, named_user
 
 __all__ = ["StatusHandler"]
 
@@ -44,6 +44,8 @@ class StatusHandler(ExtensionHandlerMixin, APIHandler):
             "teacher_groups": sorted(access.teacher_groups),
             "you": {
                 "user": name,
+                # False: jupyter_server's anonymous user of a shared token (no JupyterHub)
+                "named": named_user(self),
                 "groups": sorted(groups),
                 "may_teach": access.may_teach_identity(name, groups),
             },

@@ -33,11 +33,13 @@ class QueuedPeer:
         display_name: str,
         groups: frozenset[str],
         queue_size: int,
+        named: bool = True,
     ) -> None:
         self.conn_id = uuid.uuid4().hex[:16]
         self.identity = identity
         self.display_name = display_name
         self.groups = groups
+        self.named = named
         self._handler = handler
         self._limit = max(1, queue_size)
         self._unflushed = 0
@@ -116,7 +118,9 @@ class SyncWebSocketHandler(AuthorizedWebSocket):
         # wait on Nagle's algorithm for the client's delayed ACK (~40 ms on Linux).
         self.set_nodelay(True)
         identity, display, groups = self.identity()
-        self.peer = QueuedPeer(self, identity, display, groups, self.queue_size)
+        self.peer = QueuedPeer(
+            self, identity, display, groups, self.queue_size, named=self.named_user()
+        )
         self.peer.start()
         self.member = self.service.connect(self.peer)
 

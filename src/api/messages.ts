@@ -37,7 +37,10 @@ export interface ICellInfo {
 
 export interface IRosterStudent {
   student_id: string;
+  /** What the student typed. */
   name: string;
+  /** Their Jupyter user (JupyterHub's), empty when the server has only anonymous users. */
+  user?: string;
   online: boolean;
   pulled: { [cellId: string]: number };
 }

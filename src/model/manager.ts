@@ -6,6 +6,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { PromiseDelegate } from '@lumino/coreutils';
 import { Signal } from '@lumino/signaling';
 
+import { fetchTeaching, ITeaching } from '../api/status';
 import { DEFAULT_SETTINGS, ISyncSettings } from '../logic/settings';
 import { SyncMemory } from '../logic/storage';
 import { ISessionManager, NotebookSession } from '../tokens';
@@ -18,6 +19,26 @@ export class SessionManager implements ISessionManager {
     readonly memory: SyncMemory,
     private _serverSettings?: ServerConnection.ISettings
   ) {}
+
+  /** The server's teaching policy and this user as it sees them (null until known, or when
+   * the server cannot say). */
+  get teaching(): ITeaching | null {
+    return this._teaching;
+  }
+
+  /** False only when the server said this user may not start sessions. */
+  get mayTeach(): boolean {
+    return this._teaching?.you.may_teach ?? true;
+  }
+
+  /** Ask the server who may teach (at start; the hub's groups are the server's to know). */
+  async refreshTeaching(): Promise<void> {
+    const teaching = await fetchTeaching(this._serverSettings);
+    if (JSON.stringify(teaching) !== JSON.stringify(this._teaching)) {
+      this._teaching = teaching;
+      this._changed.emit();
+    }
+  }
 
   /** Resolves at the first `updateSettings`. */
   get ready(): Promise<void> {
@@ -107,6 +128,7 @@ export class SessionManager implements ISessionManager {
     this._changed.emit();
   }
 
+  private _teaching: ITeaching | null = null;
   private _settings: ISyncSettings = { ...DEFAULT_SETTINGS };
   private _sessions = new Map<NotebookPanel, NotebookSession>();
   private _currentPanel: NotebookPanel | null = null;

@@ -56,7 +56,8 @@ function addSessionCommands(
   const { trans } = ctx;
   app.commands.addCommand(CommandIDs.start, {
     label: trans.__('Class Session: Start (Teacher)'),
-    isEnabled: () => !!current.panel,
+    isEnabled: () => !!current.panel && ctx.manager.mayTeach,
+    isVisible: () => ctx.manager.mayTeach,
     execute: () => {
       const panel = current.panel;
       return panel ? startSession(ctx, panel) : undefined;

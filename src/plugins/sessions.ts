@@ -67,6 +67,7 @@ export const sessionsPlugin: JupyterFrontEndPlugin<ISessionManager> = {
       manager.setCurrentPanel(panel)
     );
     manager.setCurrentPanel(tracker.currentWidget);
+    void manager.refreshTeaching();
     labShell?.currentChanged.connect(() =>
       manager.setCurrentPanel(tracker.currentWidget)
     );

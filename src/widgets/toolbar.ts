@@ -62,14 +62,15 @@ export class SyncToolbarItem extends Widget {
   }
 
   private _idleButtons(): HTMLButtonElement[] {
-    const { trans } = this._ctx;
+    const { manager, trans } = this._ctx;
+    const start = button(
+      trans.__('Start session'),
+      'jp-nbsync-start',
+      trans.__('Start a class session from this notebook'),
+      () => void startSession(this._ctx, this._panel)
+    );
     return [
-      button(
-        trans.__('Start session'),
-        'jp-nbsync-start',
-        trans.__('Start a class session from this notebook'),
-        () => void startSession(this._ctx, this._panel)
-      ),
+      ...(manager.mayTeach ? [start] : []),
       button(
         trans.__('Join session'),
         'jp-nbsync-join',

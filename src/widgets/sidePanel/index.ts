@@ -76,27 +76,58 @@ export class SyncSidePanel extends RenderedPanel {
         )
       );
     }
+    const { mayTeach, teaching } = this._ctx.manager;
     node.appendChild(
       el(
         'p',
         'jp-nbsync-help',
-        trans.__(
-          'Teachers start a session from this notebook; students join one with its code.'
-        )
+        mayTeach
+          ? trans.__(
+              'Teachers start a session from this notebook; students join one with its code.'
+            )
+          : trans.__('Join a class session with the code your teacher gives.')
       )
     );
+    if (!mayTeach && teaching) {
+      // Why there is no "Start session": the server's policy, and who it thinks you are.
+      const { you } = teaching;
+      const who =
+        you.named === false
+          ? trans.__(
+              'You are signed in with the server token, as no named user.'
+            )
+          : trans.__(
+              'You are %1 (groups: %2).',
+              you.user,
+              you.groups.join(', ') || trans.__('none')
+            );
+      node.appendChild(
+        el(
+          'p',
+          'jp-nbsync-help jp-nbsync-policy',
+          trans.__('Starting sessions is for teachers: %1.', teaching.policy) +
+            ' ' +
+            who
+        )
+      );
+    }
     const actions = el('div', 'jp-nbsync-actions');
+    if (mayTeach) {
+      actions.append(
+        button(
+          trans.__('Start session'),
+          'jp-nbsync-panel-start',
+          () => void startSession(this._ctx, panel),
+          true
+        )
+      );
+    }
     actions.append(
-      button(
-        trans.__('Start session'),
-        'jp-nbsync-panel-start',
-        () => void startSession(this._ctx, panel),
-        true
-      ),
       button(
         trans.__('Join session'),
         'jp-nbsync-panel-join',
-        () => void joinSession(this._ctx, panel)
+        () => void joinSession(this._ctx, panel),
+        !mayTeach
       )
     );
     node.appendChild(actions);

@@ -65,7 +65,7 @@ function roster(
     );
     dot.title = student.online ? trans.__('online') : trans.__('offline');
     row.insertCell().appendChild(dot);
-    row.insertCell().textContent = student.name;
+    row.insertCell().appendChild(studentName(trans, student));
     const cell = row.insertCell();
     cell.className = 'jp-nbsync-pulled';
     cell.textContent = trans.__(
@@ -78,6 +78,21 @@ function roster(
       .join('\n');
   }
   return table;
+}
+
+/** The name the student typed and, where the server knows them (JupyterHub), who they are:
+ * a typed name alone could be anyone's. Text only, never markup. */
+function studentName(
+  trans: IActionContext['trans'],
+  student: IRosterStudent
+): HTMLElement {
+  const node = el('span', 'jp-nbsync-roster-name', student.name);
+  if (student.user) {
+    const user = el('span', 'jp-nbsync-roster-user', student.user);
+    user.title = trans.__('JupyterHub user');
+    node.append(' ', user);
+  }
+  return node;
 }
 
 /** How many of the shared cells a student has pulled in their latest version. */
