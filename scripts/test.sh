@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from a clean checkout: .venv with the test extra, redis-server and
-# Debian's Chromium when missing (as root), ruff, mypy, the frontend unit tests, then pytest.
+# Debian's Chromium when missing (as root), ruff, mypy, the frontend unit tests, then pytest;
+# the browser tests again with jupyter-collaboration (scripts/collaboration.sh).
 # Without redis-server or Chromium those tests skip with a reason, unless
 # NOTEBOOK_SYNC_REQUIRE_REDIS=1 / NBSYNC_REQUIRE_BROWSER=1 (CI sets both) turn that into failures.
 # Extra arguments go to pytest (e.g. -k merge, -m "not browser").
@@ -36,3 +37,7 @@ log "pytest: servers, Redis, stores, merges"
 "$VENV/bin/python" -m pytest -m "not browser"
 log "pytest: browser (Chromium)"
 "$VENV/bin/python" -m pytest -m browser tests/browser
+source scripts/collaboration.sh
+log "pytest: browser again, with jupyter-collaboration $COLLAB_VERSION (notebooks shared by tabs)"
+NBSYNC_EXTRA_PREFIX="$NBSYNC_COLLAB_PREFIX" NBSYNC_EXPECT_COLLABORATION=1 \
+  "$VENV/bin/python" -m pytest -m browser tests/browser

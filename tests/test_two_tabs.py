@@ -42,3 +42,45 @@ async def test_two_tabs_pulling_at_once_apply_the_change_once(
         assert len(ok) == 1 and [e.code for e in refused] == ["no_update"], replies
         applied.append(ok[0]["status"])
     assert set(applied) == {"fast_forward"}
+
+
+@pytest.mark.parametrize("use_ydoc", [True, False], ids=["ydoc", "json"])
+async def test_a_persons_other_tabs_hear_what_one_tab_did(
+    nbsync_server_factory: Any, connect: Any, use_ydoc: bool
+) -> None:
+    """The teacher's other tab is told what the server now holds of a pushed cell (its
+    "changed since push" and auto-push compare with that), a student's other tab that a cell
+    was pulled (its badge goes); nobody else hears either."""
+    server = nbsync_server_factory(use_ydoc=use_ydoc)
+    teacher: TeacherClient = await connect(server, TeacherClient)
+    created = await teacher.create_session("tabs")
+    code = created["session_code"]
+    teacher2: TeacherClient = await connect(server, TeacherClient)
+    await teacher2.resume_session(code, created["teacher_key"])
+    ada: StudentClient = await connect(server, StudentClient)
+    await ada.join(code, name="Ada")
+    ada2: StudentClient = await connect(server, StudentClient)
+    await ada2.join(code, name="Ada", student_key=ada.student_key)
+    bob: StudentClient = await connect(server, StudentClient)
+    await bob.join(code, name="Bob")
+
+    ack = await teacher.push_cell("c", "x = 1\n")
+    pushed = await teacher2.next_message("cell_pushed")
+    assert pushed == {"type": "cell_pushed", "cell_id": "c", "seq": ack["seq"], "source": "x = 1\n"}
+    for tab in (ada, ada2, bob):
+        await tab.wait_for_update("c", 0)
+    reply = await ada.request("request_sync", cell_id="c")
+    assert reply["status"] == "fast_forward"
+    pulled = await ada2.next_message("cell_pulled")
+    assert pulled == {"type": "cell_pulled", "cell_id": "c", "seq": ack["seq"]}
+    with pytest.raises(SyncError) as again:  # the other tab has nothing left to pull
+        await ada2.request("request_sync", cell_id="c")
+    assert again.value.code == "no_update"
+    # Bob's own pull still applies; nobody else heard Ada's or the pusher's own events
+    assert (await bob.request("request_sync", cell_id="c"))["status"] == "fast_forward"
+    await teacher.request("ping")
+    await bob.request("ping")
+    await ada.request("ping")
+    assert not [m for m in teacher.history if m["type"] == "cell_pushed"]
+    assert not [m for m in bob.history if m["type"] in ("cell_pulled", "cell_pushed")]
+    assert [m for m in ada.history if m["type"] == "cell_pulled"] == []  # Bob's pull

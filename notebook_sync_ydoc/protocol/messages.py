@@ -20,6 +20,8 @@ __all__ = [
     "cell_content_update",
     "cell_info",
     "cell_preview",
+    "cell_pulled",
+    "cell_pushed",
     "cell_removed",
     "encode",
     "error_message",
@@ -139,6 +141,16 @@ def sync_allowed_update(cell_id: str, allowed: bool, seq: int, timestamp: float)
 
 def cell_removed(cell_id: str, seq: int) -> Payload:
     return {"type": "cell_removed", "cell_id": cell_id, "seq": seq}
+
+
+def cell_pushed(cell_id: str, seq: int, source: str) -> Payload:
+    """To the teacher's other tabs: what the server now holds of a cell one tab pushed."""
+    return {"type": "cell_pushed", "cell_id": cell_id, "seq": seq, "source": source}
+
+
+def cell_pulled(cell_id: str, seq: int) -> Payload:
+    """To a student's other tabs: one of them pulled this cell (up to ``seq``)."""
+    return {"type": "cell_pulled", "cell_id": cell_id, "seq": seq}
 
 
 def session_ended(code: str) -> Payload:

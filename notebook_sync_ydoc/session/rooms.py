@@ -30,6 +30,14 @@ class Room:
     def members(self) -> list[Member]:
         return [*self.teachers, *self.students]
 
+    def other_tabs(self, member: Member) -> list[Member]:
+        """The same person's other connections here: the teacher's other tabs (every teacher
+        connection holds the one teacher key), or the student's (the same student key). Two
+        tabs of one notebook are served by the server that holds the notebook, so this one."""
+        if member.role == "teacher":
+            return [m for m in self.teachers if m is not member]
+        return [m for m in self.students if m is not member and m.student_id == member.student_id]
+
 
 class RoomRegistry:
     """Rooms by session code. The store is subscribed to a session while it has a room here or

@@ -154,6 +154,12 @@ class StudentActions:
         if outcome.update is not None:
             update = base64.b64encode(outcome.update).decode("ascii")
         ctx.reply(member, message, msg.cell_content_update(cell, outcome, update))
+        room = ctx.rooms.get(code)
+        for other in room.other_tabs(member) if room is not None else ():
+            # The same student's other tab: in a collaborative notebook the pull reaches it
+            # through the shared model, so its badge must go; in a separate copy it says so.
+            other.pulled[cell.cell_id] = max(other.pulled.get(cell.cell_id, 0), cell.seq)
+            other.send(msg.cell_pulled(cell.cell_id, cell.seq))
         await ctx.roster_changed(code)
 
     async def preview(self, member: Member, message: Message) -> None:

@@ -107,10 +107,14 @@ class TeacherActions:
             break
         else:
             raise ProtocolError("internal", "the cell is being pushed concurrently; try again")
-        if room is not None:
-            room.written[push.cell_id] = record
         ctx.counters["pushes"] += 1
         ctx.reply(member, message, msg.push_ack(push.cell_id, record.seq))
+        if room is not None:
+            room.written[push.cell_id] = record
+            # The teacher's other tabs: their "changed since push" and auto-push compare with
+            # what the server holds, not with what that tab last sent.
+            for other in room.other_tabs(member):
+                other.send(msg.cell_pushed(push.cell_id, record.seq, record.source))
 
     async def _check_room_for_a_cell(self, code: str) -> None:
         limit = self.ctx.config.max_cells_per_session

@@ -7,7 +7,11 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 from jupyter_core.utils import ensure_async
-from jupyter_server.auth.identity import IdentityProvider
+from jupyter_server.auth.identity import (
+    IdentityProvider,
+    LegacyIdentityProvider,
+    PasswordIdentityProvider,
+)
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
@@ -28,13 +32,17 @@ def groups_of(user: Any) -> frozenset[str]:
     return frozenset(str(g) for g in (getattr(user, "groups", None) or []))
 
 
+# jupyter_server's own providers: one shared token or password, users generated anonymously
+ANONYMOUS_PROVIDERS = (IdentityProvider, PasswordIdentityProvider, LegacyIdentityProvider)
+
+
 def named_user(handler: JupyterHandler) -> bool:
     """Whether the request's user is a person (a JupyterHub user, or any identity provider's
     login) rather than jupyter_server's anonymous user of a shared token, a random id that
     changes with every browser and would mean nothing on a teacher's roster."""
     if isinstance(getattr(handler.current_user, "hub_user", None), dict):
         return True
-    if type(handler.identity_provider) is IdentityProvider:
+    if type(handler.identity_provider) in ANONYMOUS_PROVIDERS:
         return False  # token or password login: its users are all generated anonymously
     return not handler.identity_provider.is_token_authenticated(handler)
 

@@ -4,6 +4,7 @@
  */
 import { Notification } from '@jupyterlab/apputils';
 
+import { SyncError } from '../api/errors';
 import { StudentSession } from '../model/studentSession';
 import { TeacherSession } from '../model/teacherSession';
 import { showConflict, showPreview } from '../widgets/dialogs';
@@ -46,6 +47,14 @@ export async function pullCell(
     }
     return true;
   } catch (err) {
+    if (err instanceof SyncError && err.code === 'no_update') {
+      // Another tab of this notebook pulled it first (with real-time collaboration the
+      // notebook already holds it): nothing failed.
+      Notification.info(trans.__('This cell is already up to date.'), {
+        autoClose: 4000
+      });
+      return false;
+    }
     notifyFailure(ctx, trans.__('Pull failed'), err);
     return false;
   }

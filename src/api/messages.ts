@@ -109,6 +109,21 @@ export interface IRosterUpdate {
   students: IRosterStudent[];
 }
 
+/** To the teacher's other tabs: what the server now holds of a cell one tab pushed. */
+export interface ICellPushed {
+  type: 'cell_pushed';
+  cell_id: string;
+  seq: number;
+  source: string;
+}
+
+/** To a student's other tabs: one of them pulled this cell (up to `seq`). */
+export interface ICellPulled {
+  type: 'cell_pulled';
+  cell_id: string;
+  seq: number;
+}
+
 export interface ISessionEnded {
   type: 'session_ended';
   session_code: string;
@@ -162,6 +177,8 @@ export type ServerMessage =
   | IUpdateAvailable
   | ISyncAllowedUpdate
   | ICellRemoved
+  | ICellPushed
+  | ICellPulled
   | IRosterUpdate
   | ISessionEnded
   | ISessionLeft

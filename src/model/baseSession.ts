@@ -38,6 +38,17 @@ export abstract class BaseSession implements IDisposable {
   mode: SessionMode | '' = '';
   status: SessionStatus = 'starting';
   lastError = '';
+  /**
+   * Set when another tab of this person's acted on this notebook while this tab holds a
+   * separate copy of it (no real-time collaboration): saving here would undo that tab's work.
+   */
+  otherTabWarning = '';
+
+  /** With real-time collaboration every tab of the notebook holds one shared document: what
+   * one tab writes, the others show. Without it each tab is its own copy. */
+  get collaborative(): boolean {
+    return !!this.panel.context.model.collaborative;
+  }
 
   get path(): string {
     return this.panel.context.path;

@@ -23,6 +23,12 @@ import {
   writeCellSource
 } from './notebookEdit';
 
+/** What a student's tab is told when another tab of the same notebook pulled (no RTC). */
+export const OTHER_TAB_PULLED =
+  'This notebook is open in another tab too, and that tab pulled from the teacher. ' +
+  'This tab is a separate copy without that pull: saving here would overwrite it. ' +
+  'Close this tab, or save the other one and reload this notebook from disk.';
+
 /** The outcome of a pull, for the UI. */
 export interface IPullResult {
   reply: ICellContentUpdate;
@@ -185,6 +191,15 @@ export class StudentSession extends BaseSession {
         break;
       case 'sync_allowed_update':
         this.tracker.setAllowed(msg.cell_id, msg.sync_allowed);
+        this.emitChanged([msg.cell_id]);
+        break;
+      case 'cell_pulled':
+        // Another tab of this student pulled it: the server has it as pulled, and a
+        // collaborative notebook already holds it (it came through the shared model).
+        this.tracker.markPulled(msg.cell_id, msg.seq);
+        if (!this.collaborative) {
+          this.otherTabWarning = OTHER_TAB_PULLED;
+        }
         this.emitChanged([msg.cell_id]);
         break;
       case 'cell_removed':

@@ -16,6 +16,8 @@ import {
 } from '../api/messages';
 import { ISyncSettings } from '../logic/settings';
 import { SyncMemory } from '../logic/storage';
+import type * as Y from 'yjs';
+
 import { AutoPush } from './autoPush';
 import { BaseSession, INTERACTIVE_TIMEOUT_MS } from './baseSession';
 import { cellContent, findCell, findCellModel } from './notebookEdit';
@@ -26,6 +28,19 @@ export interface ITeacherCell {
   pushedSeq: number;
   pushedSource: string | null;
   pushing: boolean;
+}
+
+/** What a teacher's tab is told when another tab pushed text this separate copy lacks. */
+export const OTHER_TAB_PUSHED =
+  'This notebook is open in another tab too, and that tab pushed cells this copy does not ' +
+  'have. Without real-time collaboration each tab is its own copy: close this tab, or save ' +
+  'the other one and reload this notebook from disk.';
+
+/** A cell's source as the Yjs text it is (JupyterLab's shared cell models are Yjs-backed), to
+ * tell this tab's own edits from those arriving through the shared model. */
+function sourceText(model: ICellModel): Y.Text | null {
+  const ysource = (model.sharedModel as { ysource?: Y.Text }).ysource;
+  return ysource && typeof ysource.observe === 'function' ? ysource : null;
 }
 
 export class TeacherSession extends BaseSession {
@@ -201,6 +216,9 @@ export class TeacherSession extends BaseSession {
         this.memory.clearTeacher(this.path);
         this.endLocally('ended');
         break;
+      case 'cell_pushed':
+        this._pushedElsewhere(msg.cell_id, msg.seq, msg.source);
+        break;
       case 'sync_allowed_update': {
         const state = this._state(msg.cell_id);
         state.shared = msg.sync_allowed;
@@ -227,6 +245,22 @@ export class TeacherSession extends BaseSession {
     }
   }
 
+  /** Another tab of this teacher pushed the cell: this is what the server now holds. */
+  private _pushedElsewhere(cellId: string, seq: number, source: string): void {
+    const state = this._state(cellId);
+    state.shared = true; // a push shares the cell
+    state.pushedSeq = Math.max(state.pushedSeq, seq);
+    state.pushedSource = source;
+    const model = findCellModel(this.panel, cellId);
+    if (model) {
+      this._watch(model);
+      if (!this.collaborative && model.sharedModel.getSource() !== source) {
+        this.otherTabWarning = OTHER_TAB_PUSHED;
+      }
+    }
+    this.emitChanged([cellId]);
+  }
+
   private _state(cellId: string): ITeacherCell {
     let state = this._cells.get(cellId);
     if (!state) {
@@ -248,16 +282,31 @@ export class TeacherSession extends BaseSession {
     }
     this._watched.add(model);
     model.contentChanged.connect(this._onContentChanged, this);
+    const ysource = sourceText(model);
+    if (ysource) {
+      // Only this tab's own typing starts the edit-pause auto-push: an edit arriving through
+      // the shared model (another tab, a co-teacher) is that tab's to push.
+      ysource.observe((_event, transaction) => {
+        if (transaction.local) {
+          this._editedHere(model.id);
+        }
+      });
+    }
   }
 
   private _onContentChanged(model: ICellModel): void {
     const cellId = model.id;
-    const state = this._cells.get(cellId);
-    if (!state || this.status !== 'active') {
+    if (!this._cells.has(cellId) || this.status !== 'active') {
       return;
     }
     this.emitChanged([cellId]);
-    if (state.shared) {
+    if (!sourceText(model)) {
+      this._editedHere(cellId); // no way to tell where an edit came from: treat it as ours
+    }
+  }
+
+  private _editedHere(cellId: string): void {
+    if (this.status === 'active' && this._cells.get(cellId)?.shared) {
       this._autoPush.edited(cellId);
     }
   }

@@ -7,6 +7,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import { Notification } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
@@ -14,7 +15,7 @@ import { DEFAULT_SETTINGS, readSettings } from '../logic/settings';
 import { SyncMemory } from '../logic/storage';
 import { browserStorage } from '../model/browserStorage';
 import { SessionManager } from '../model/manager';
-import { ISessionManager } from '../tokens';
+import { ISessionManager, NotebookSession } from '../tokens';
 
 /** Also the id of the settings (schema/plugin.json). */
 const PLUGIN_ID = 'notebook-sync-ydoc:plugin';
@@ -38,6 +39,18 @@ function followSettings(
       console.warn('notebook-sync: settings not loaded', reason);
       manager.updateSettings({ ...DEFAULT_SETTINGS });
     });
+}
+
+/** Once per session: this tab is a separate copy of a notebook another tab changed. */
+function warnOfOtherTabs(manager: ISessionManager): void {
+  const warned = new WeakSet<NotebookSession>();
+  manager.changed.connect(() => {
+    const session = manager.current;
+    if (session?.otherTabWarning && !warned.has(session)) {
+      warned.add(session);
+      Notification.warning(session.otherTabWarning, { autoClose: false });
+    }
+  });
 }
 
 export const sessionsPlugin: JupyterFrontEndPlugin<ISessionManager> = {
@@ -68,6 +81,7 @@ export const sessionsPlugin: JupyterFrontEndPlugin<ISessionManager> = {
     );
     manager.setCurrentPanel(tracker.currentWidget);
     void manager.refreshTeaching();
+    warnOfOtherTabs(manager);
     labShell?.currentChanged.connect(() =>
       manager.setCurrentPanel(tracker.currentWidget)
     );

@@ -43,6 +43,7 @@ def test_start_is_offered_only_to_those_who_may_teach(
         assert panel.locator(".jp-nbsync-panel-start").count() == 0
         assert panel.locator(".jp-nbsync-panel-join").is_visible()
         # the palette does not list the command either
+        student.page.locator(f"{PANEL} .jp-Notebook").first.click(position={"x": 5, "y": 5})
         student.page.keyboard.press("Control+Shift+c")
         student.page.locator(".lm-CommandPalette-input").fill("Class Session")
         items = student.page.locator(".lm-CommandPalette-item")

@@ -149,6 +149,15 @@ export class SyncSidePanel extends RenderedPanel {
     const state = el('p', 'jp-nbsync-state', text);
     state.dataset.connection = session.connectionState;
     node.appendChild(state);
+    if (session.otherTabWarning) {
+      node.appendChild(
+        el(
+          'p',
+          'jp-nbsync-error jp-nbsync-other-tab',
+          trans.__(session.otherTabWarning)
+        )
+      );
+    }
     if (session.lastError) {
       node.appendChild(el('p', 'jp-nbsync-error', session.lastError));
     }
