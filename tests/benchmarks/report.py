@@ -284,10 +284,25 @@ def plot(res: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(res: dict[str, Any], out: Path) -> None:
+PLOT_MISSING = (
+    "plot skipped: matplotlib is not installed (the measured results are in results.json and "
+    "results.md; for the plot: .venv/bin/pip install -e '.[bench]', then "
+    "python -m tests.benchmarks.report {out} re-renders it from results.json)"
+)
+
+
+def write_report(res: dict[str, Any], out: Path) -> bool:
+    """Write the results, then the plot; True if the plot was drawn. The results are on disk
+    before anything can fail for want of a plotting library."""
     (out / "results.json").write_text(json.dumps(res, indent=1) + "\n")
     (out / "results.md").write_text(markdown(res))
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print(PLOT_MISSING.format(out=out))
+        return False
     plot(res, out / "benchmarks.png")
+    return True
 
 
 if __name__ == "__main__":  # re-render from an existing results.json

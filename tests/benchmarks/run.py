@@ -916,8 +916,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         results = suite(args)
     out.mkdir(parents=True, exist_ok=True)
-    write_report(results, out)
-    log(f"done in {results['duration_s']} s: {out}/results.json, results.md, benchmarks.png")
+    plotted = write_report(results, out)
+    written = "results.json, results.md" + (", benchmarks.png" if plotted else " (no plot)")
+    log(f"done in {results['duration_s']} s: {out}/{written}")
     for row in results["targets"]:
         log(
             f"  {'MET ' if row['met'] else 'MISS'} {row['target']}: {row['measured']}"
