@@ -6,6 +6,7 @@ import ast
 import gc
 import logging
 import os
+import signal
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -318,6 +319,7 @@ class NotebookSyncExtensionApp(ExtensionApp):
             raise ValueError("NotebookSyncExtensionApp.session_code_length must be at least 6")
         server_id = uuid.uuid4().hex[:12]
         self.route_package_logs()
+        self.stop_on_sigint()
         self.engine, self.mode_reason = load_engine(self.use_ydoc, self.log)
         self.log.info("notebook-sync: %s", self.mode_reason)
         self.store = self.build_store(server_id)
@@ -346,6 +348,23 @@ class NotebookSyncExtensionApp(ExtensionApp):
         self.handlers.extend(
             routes(self.service, self.status, self.follow, self.follow_reason, self.send_queue_size)
         )
+
+    def stop_on_sigint(self) -> None:
+        """Stop cleanly on SIGINT when nothing else handles it. JupyterHub stops a local
+        single-user server with SIGINT, and jupyter_server handles SIGINT only when it has a
+        terminal: without one, SIGINT breaks out of the event loop and no extension is stopped,
+        so this server's students stayed "online" on their teacher's roster. SIGINT then does
+        what SIGTERM does."""
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return  # jupyter_server's own handler (a terminal), or somebody else's
+        stop = getattr(self.serverapp, "_signal_stop", None)
+        if stop is None:
+            self.log.warning("notebook-sync: this jupyter_server has no _signal_stop: SIGINT kept")
+            return
+        try:
+            signal.signal(signal.SIGINT, stop)
+        except ValueError as exc:  # not the main thread (an embedded server)
+            self.log.warning("notebook-sync: SIGINT left as it was: %s", exc)
 
     def shape_warnings(self, store: Store) -> list[str]:
         """What is wrong with this deployment's shape, said once at start and in status."""

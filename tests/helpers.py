@@ -15,6 +15,17 @@ from notebook_sync_ydoc.testing import JupyterServerProcess
 Connector = Callable[..., Any]
 
 
+async def roster_where(
+    teacher: TeacherClient, ready: Callable[[list[dict[str, Any]]], bool]
+) -> dict[str, Any]:
+    """The first roster_update (within 20 of them) whose students satisfy ``ready``."""
+    for _ in range(20):
+        roster = await teacher.next_message("roster_update")
+        if ready(roster["students"]):
+            return roster
+    raise AssertionError("no roster_update reached the expected state")
+
+
 async def classroom(
     connect: Connector, server: JupyterServerProcess, students: int = 1
 ) -> tuple[TeacherClient, str, list[StudentClient]]:

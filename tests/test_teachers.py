@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import roster_where
 from tornado.httpclient import AsyncHTTPClient
 from traitlets import TraitError
 
@@ -119,25 +119,14 @@ async def test_the_roster_names_the_hub_user_beside_the_typed_name(
         student = await StudentClient.connect(server.base_url, "tok-alice")
         opened.append(student)
         await student.join(code, name="Bob")  # posing as somebody else
-        roster = await _roster_where(teacher, lambda r: any(s["online"] for s in r))
+        roster = await roster_where(teacher, lambda r: any(s["online"] for s in r))
         assert [(s["name"], s["user"]) for s in roster["students"]] == [("Bob", "alice")]
         anonymous = await StudentClient.connect(server.base_url, server.token)
         opened.append(anonymous)
         await anonymous.join(code, name="Carol")
-        roster = await _roster_where(teacher, lambda r: sum(s["online"] for s in r) == 2)
+        roster = await roster_where(teacher, lambda r: sum(s["online"] for s in r) == 2)
         users = {s["name"]: s["user"] for s in roster["students"]}
         assert users == {"Bob": "alice", "Carol": ""}, users
     finally:
         for client in opened:
             await client.close()
-
-
-async def _roster_where(
-    teacher: TeacherClient, ready: Callable[[list[dict[str, Any]]], bool]
-) -> dict[str, Any]:
-    """The first roster_update (within 20 of them) whose students satisfy ``ready``."""
-    for _ in range(20):
-        roster = await teacher.next_message("roster_update")
-        if ready(roster["students"]):
-            return roster
-    raise AssertionError("no roster_update reached the expected state")

@@ -29,6 +29,8 @@ from .student import StudentActions
 from .tasks import TaskSet
 from .teacher import TeacherActions
 
+STOP_GRACE_SECONDS = 5.0  # how long a stopping server tries to take its students offline
+
 __all__ = ["Member", "Peer", "ServiceConfig", "StoreListener", "SyncService"]
 
 Handler = Callable[[Member, Message], Awaitable[None]]
@@ -110,8 +112,27 @@ class SyncService:
         if not self._started:
             return
         self._started = False
+        await self._students_leave()
         await self.ctx.tasks.stop()
         await self.store.stop()
+
+    async def _students_leave(self) -> None:
+        """This server's students go offline on their teachers' rosters now (on other servers
+        too, through the store), not when their presence runs out: a stopped server (JupyterHub
+        stopping a student's server) is no crash. Bounded, as the store may be why we stop."""
+        leaving = [m for m in self.members if m.role == "student"]
+        if not leaving:
+            return
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(self.disconnect(m) for m in leaving)), STOP_GRACE_SECONDS
+            )
+        except TimeoutError:
+            self.log.warning(
+                "notebook-sync: %d student(s) still online at stop (the store is slow); "
+                "their presence runs out by itself",
+                len(leaving),
+            )
 
     def track(self, task: asyncio.Task[None]) -> None:
         """Keep a reference to a background task until it ends; stop() cancels it."""

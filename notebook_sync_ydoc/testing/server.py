@@ -115,7 +115,12 @@ class JupyterServerProcess:
         self.write_config(Path(env["JUPYTER_CONFIG_DIR"]))
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir
+            self.command(),
+            stdin=subprocess.DEVNULL,  # as under JupyterHub or a service manager: no terminal
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=self.workdir,
         )
         log.close()
         self.starts += 1
@@ -164,6 +169,12 @@ class JupyterServerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout)
+
+    def interrupt(self, timeout: float = 15.0) -> int:
+        """SIGINT, as JupyterHub stops a local single-user server; the exit status."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks run (a crashed server)."""

@@ -11,8 +11,10 @@ import { reconnectDelay } from '../logic/updates';
 import { ErrorCode, endsSession, SyncError } from './errors';
 import { ClientMessage, ReplyTo, ServerMessage } from './messages';
 
+/** `signed-out`: reconnecting, but this page's login is no longer valid on the server (on
+ * JupyterHub, a restarted server revokes the tokens of its open pages): only a reload helps. */
 export type ConnectionState =
-  'connecting' | 'connected' | 'reconnecting' | 'closed';
+  'connecting' | 'connected' | 'reconnecting' | 'signed-out' | 'closed';
 
 interface IPending {
   resolve: (msg: ServerMessage) => void;
@@ -169,6 +171,7 @@ export class SyncConnection implements IDisposable {
     this._ws = ws;
     ws.onopen = () => {
       this._attempt = 0;
+      this._signedOut = false;
       this._socketOpen = true;
       this._startPing();
       const afterOpen = this._onOpen ? this._onOpen() : Promise.resolve();
@@ -226,6 +229,7 @@ export class SyncConnection implements IDisposable {
   }
 
   private _onClose(): void {
+    const neverOpened = !this._socketOpen;
     this._ws = null;
     this._socketOpen = false;
     this._clearTimers();
@@ -235,8 +239,28 @@ export class SyncConnection implements IDisposable {
       return;
     }
     this._setState('reconnecting');
+    if (neverOpened && this._attempt >= 2 && !this._signedOut) {
+      void this._checkSignedIn();
+    }
     const delay = reconnectDelay(this._attempt++, Math.random());
     this._reconnectTimer = setTimeout(() => this._open(), delay);
+  }
+
+  /** Refused sockets say nothing of why: ask the server whether this page is still signed in
+   * (a 403 or 401 on a plain request), so the page can say "reload" instead of retrying on. */
+  private async _checkSignedIn(): Promise<void> {
+    const url = URLExt.join(this._settings.baseUrl, 'notebook-sync', 'status');
+    let status: number;
+    try {
+      status = (await ServerConnection.makeRequest(url, {}, this._settings))
+        .status;
+    } catch {
+      return; // the server is unreachable: reconnecting is the right word
+    }
+    if ((status === 403 || status === 401) && this._state === 'reconnecting') {
+      this._signedOut = true;
+      this._setState('signed-out');
+    }
   }
 
   private _sendRaw(msg: ClientMessage): boolean {
@@ -291,6 +315,9 @@ export class SyncConnection implements IDisposable {
   }
 
   private _setState(state: ConnectionState): void {
+    if (state === 'reconnecting' && this._signedOut) {
+      state = 'signed-out';
+    }
     if (state !== this._state) {
       this._state = state;
       this._stateChanged.emit(state);
@@ -302,6 +329,7 @@ export class SyncConnection implements IDisposable {
   private _socketOpen = false;
   private _state: ConnectionState = 'closed';
   private _attempt = 0;
+  private _signedOut = false;
   private _counter = 0;
   private _closing = false;
   private _isDisposed = false;

@@ -19,6 +19,8 @@ export function connectionText(
       return trans.__('connected');
     case 'reconnecting':
       return trans.__('reconnecting');
+    case 'signed-out':
+      return trans.__('signed out of this server: save, then reload the page');
     case 'closed':
       return trans.__('closed');
   }

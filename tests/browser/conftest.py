@@ -192,7 +192,11 @@ def _start_lab(tmp: Path, extra_args: list[str] | None = None) -> LabServer:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
     url = f"http://127.0.0.1:{port}/"
     server = LabServer(url=url, token=token, root=root, proc=proc, log=log, cmd=cmd, env=env)
-    _wait_ready(server)
+    try:
+        _wait_ready(server)
+    except BaseException:
+        _stop_lab(server)  # a server that failed its start must not outlive the test
+        raise
     return server
 
 

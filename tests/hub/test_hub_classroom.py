@@ -152,12 +152,15 @@ def test_classroom_through_the_hub(hub: Hub, login: Login) -> None:
     # (no password asked), and the page rejoins with its key and catches up, nothing lost.
     bob.save()
     hub.stop_server(bob_name)
+    # the hub stops it with SIGINT: a clean stop, so bob is offline on the roster at once
+    roster_row(teacher, "Bobby").locator(".jp-mod-offline").wait_for()
     bob.wait_status(f"Class {code} · (reconnecting|connecting|disconnected)")
     teacher.set_source("t-sum", "x = 20\ny = 2\nprint(x + y)")
     push(teacher, "t-sum")
     share(teacher, "t-func")
     hub.start_server(bob_name)
     assert page_status(bob)[0] == 403  # the page's token went with the old server
+    bob.wait_status(f"Class {code} · signed out of this server")  # says so, not "reconnecting"
     bob.open()
     bob.wait_status(f"Class {code} · connected")
     bob.open_panel()
