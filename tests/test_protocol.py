@@ -233,6 +233,8 @@ async def test_students_sharing_one_identity_stay_apart(
 
 async def test_request_sync_statuses(server: JupyterServerProcess, connect: Connector) -> None:
     teacher, _code, (student,) = await classroom(connect, server)
+    # the reply of clients before delta pulls (tests/test_delta_pulls.py has the others')
+    student.delta_pulls = False
     base = "def f(x):\n    return x\n\n\nprint(f(1))\n"
     await teacher.push_cell("c", base)
     await student.wait_for_update("c")

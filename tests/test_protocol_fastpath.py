@@ -25,11 +25,12 @@ VALUES = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-2, 2),
+    st.sampled_from([2**53 - 1, 2**53, 1.0]),
     st.text(max_size=8),
     st.lists(st.text(max_size=3), max_size=2),
     st.dictionaries(st.sampled_from(["source", "x"]), st.text(max_size=3), max_size=2),
 )
-OPTIONAL = ["req_id", "local_source", "strategy", "session_code", "content", "extra"]
+OPTIONAL = ["req_id", "local_source", "strategy", "base_seq", "session_code", "content", "extra"]
 
 
 @st.composite
@@ -67,3 +68,18 @@ def test_the_usual_pull_takes_the_fast_path() -> None:
     assert _FAST_ACCEPT["request_sync"](usual)
     assert accepted(usual) and schema_valid(usual)
     assert not accepted({**usual, "req_id": 5})
+
+
+def test_a_refused_frame_is_answered_under_its_own_req_id() -> None:
+    """A client waiting on its request hears why it was refused (not a timeout)."""
+    for frame in (
+        {"type": "request_sync", "req_id": "r7", "cell_id": "c", "base_seq": -1},
+        {"type": "request_sync", "req_id": "r7", "cell_id": "c", "strategy": None},
+        {"type": "no_such_type", "req_id": "r7"},
+    ):
+        try:
+            VALIDATOR.parse(json.dumps(frame))
+        except ProtocolError as exc:
+            assert exc.req_id == "r7", frame
+        else:
+            raise AssertionError(f"accepted {frame}")

@@ -17,6 +17,7 @@ written into it with minimal edits, and new teacher cells are inserted in the te
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 from collections.abc import Iterable
@@ -227,6 +228,10 @@ class StudentClient(SyncConnection):
 
         self.notebook: YNotebook = YNotebook()
         self.cells: dict[str, TeacherCell] = {}
+        # Delta pulls: per cell, the seq and text of what was last pulled (the base the
+        # server's delta applies to). False: pull as clients before delta pulls did.
+        self.delta_pulls = True
+        self.bases: dict[str, tuple[int, str]] = {}
         self.seen: set[tuple[str, int]] = set()  # (cell_id, seq) de-duplication
         self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         super().__init__(ws, timeout)
@@ -371,14 +376,54 @@ class StudentClient(SyncConnection):
             fields["local_source"] = local
         if strategy is not None:
             fields["strategy"] = strategy
+        base = self.bases.get(cell_id) if self.delta_pulls else None
+        if self.delta_pulls:
+            fields["base_seq"] = base[0] if base is not None else None
         reply = await self.request("request_sync", **fields)
         if reply["status"] != "conflict":
+            if self.delta_pulls:
+                reply = await self._complete(cell_id, reply, base, local)
             if reply["status"] != "kept":
                 self._apply(reply)
             cell = self.cells.get(cell_id)
             if cell is not None:
                 cell.pulled_seq = max(cell.pulled_seq, int(reply["seq"]))
                 cell.seq = max(cell.seq, int(reply["seq"]))
+        return reply
+
+    async def _complete(
+        self,
+        cell_id: str,
+        reply: dict[str, Any],
+        base: tuple[int, str] | None,
+        local: str | None,
+    ) -> dict[str, Any]:
+        """A delta-pull reply made whole (``content.source``), and the next base kept."""
+        from ..engines.delta import apply_delta
+        from ..merge import text_check
+
+        status = reply["status"]
+        theirs: str | None
+        if reply.get("delta") and base is not None:
+            theirs = apply_delta(base[1], base64.b64decode(reply["theirs_delta"]))
+            if text_check(theirs) != reply["theirs_check"]:
+                # Our copy of the base is not the server's. The pull is recorded, so a second
+                # one would find nothing new: the teacher's text comes from a preview (which
+                # changes nothing); the status still says what to do with it.
+                preview = await self.preview(cell_id)
+                theirs = str(preview["content"]["source"])
+            if status == "kept":
+                reply["content"]["source"] = local if local is not None else base[1]
+            elif status != "merged":
+                reply["content"]["source"] = theirs
+        elif status in ("merged", "kept"):
+            theirs = reply.get("theirs")
+        else:
+            theirs = reply["content"]["source"]
+        if theirs is None:
+            self.bases.pop(cell_id, None)
+        else:
+            self.bases[cell_id] = (int(reply["seq"]), theirs)
         return reply
 
     async def preview(self, cell_id: str) -> dict[str, Any]:

@@ -29,3 +29,8 @@ class CellEngine(Protocol):
     def pull(self, request: PullInput) -> MergeOutcome:
         """Apply the merge rules (docs/architecture.md, "Merge rules") to one cell."""
         ...
+
+    def text_delta(self, base: str, theirs: str) -> bytes | None:
+        """The delta-pull update from ``base`` to ``theirs`` (:mod:`.delta`), or None where the
+        engine has no CRDT (JSON mode: the client gets the full text)."""
+        ...

@@ -19,3 +19,7 @@ class JsonEngine:
     def pull(self, request: PullInput) -> MergeOutcome:
         """The merge rules on text; ``update`` is always None."""
         return plan_pull(request).outcome()
+
+    def text_delta(self, base: str, theirs: str) -> bytes | None:
+        """No CRDT in JSON mode: delta-pull clients get the full text."""
+        return None

@@ -28,6 +28,7 @@ from typing import Any
 import pycrdt
 
 from ..merge import MergeOutcome, PullInput, PullPlan, plan_pull, text_edits
+from .delta import make_delta
 from .ytext import apply_text_edits, state_vector
 
 __all__ = [
@@ -104,6 +105,10 @@ class YDocEngine:
         doc = load_cell(state, _teacher_id(state))
         set_text(doc, source)
         return doc.get_update()
+
+    def text_delta(self, base: str, theirs: str) -> bytes | None:
+        """The delta-pull update from ``base`` to ``theirs`` (:mod:`.delta`)."""
+        return make_delta(base, theirs)
 
     def pull(self, request: PullInput) -> MergeOutcome:
         """The pull rules (:func:`..merge.plan_pull`) plus the CRDT update from the base state."""

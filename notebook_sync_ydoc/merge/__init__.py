@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .diff3 import MAX_DIFF_COST, ConflictHunk, Hunk, Merge3Result, diff_lines, merge3, split_lines
 from .rules import MergeOutcome, PullInput, PullPlan, PullStatus, Strategy, plan_pull
-from .text import Edit, Unit, apply_edits, text_edits
+from .text import Edit, Unit, apply_edits, text_check, text_edits
 
 __all__ = [
     "MAX_DIFF_COST",
@@ -24,5 +24,6 @@ __all__ = [
     "merge3",
     "plan_pull",
     "split_lines",
+    "text_check",
     "text_edits",
 ]

@@ -120,3 +120,18 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     for pos, delete, insert in edits:
         text = text[:pos] + insert + text[pos + delete :]
     return text
+
+
+_FNV_OFFSET = 0x811C9DC5
+_FNV_PRIME = 0x01000193
+
+
+def text_check(text: str) -> str:
+    """FNV-1a (32 bit) of the UTF-8 text, 8 hex digits: the delta-pull reply's check that the
+    client rebuilt the teacher's text. It detects a wrong base, not an attacker (the server is
+    trusted), and is cheap in a browser without SubtleCrypto (plain-http hubs lack it):
+    src/logic/delta.ts computes the same."""
+    value = _FNV_OFFSET
+    for byte in text.encode("utf-8", "surrogatepass"):
+        value = ((value ^ byte) * _FNV_PRIME) & 0xFFFFFFFF
+    return f"{value:08x}"

@@ -12,11 +12,13 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..merge import ConflictHunk, MergeOutcome
+from ..merge import ConflictHunk, MergeOutcome, text_check
 from ..store import CellIndexEntry, CellRecord, StudentRecord
 from .screening import scrub
 
 __all__ = [
+    "cell_content_delta",
+    "cell_content_full",
     "cell_content_update",
     "cell_info",
     "cell_preview",
@@ -235,6 +237,39 @@ def cell_content_update(
         out["update"] = update
     if outcome.status == "replaced":
         out["mine"] = outcome.mine
+    return out
+
+
+def cell_content_delta(cell: CellRecord, outcome: MergeOutcome, delta: str) -> Payload:
+    """The answer to a delta-pull ``request_sync`` whose base the server holds: ``theirs_delta``
+    (base64) turns the client's base text into the teacher's (``theirs_check`` its
+    :func:`..merge.text_check`), which is also the client's next base. ``content.source`` only
+    where the result is not the teacher's text nor the client's own: a merge."""
+    content = cell_content(cell, outcome.source)
+    if outcome.status != "merged":
+        del content["source"]
+    return {
+        "type": "cell_content_update",
+        "cell_id": cell.cell_id,
+        "seq": cell.seq,
+        "status": outcome.status,
+        "delta": True,
+        "theirs_delta": delta,
+        "theirs_check": text_check(cell.source),
+        "content": content,
+    }
+
+
+def cell_content_full(
+    cell: CellRecord, outcome: MergeOutcome, update: str | None, reason: str
+) -> Payload:
+    """A delta-pull client's answer when the server cannot send a delta: the full reply, why
+    (``full_reason``), and the teacher's text where ``content.source`` is not it (merged,
+    kept), for the client to hold as its next base."""
+    out = cell_content_update(cell, outcome, update)
+    out.update(delta=False, full_reason=reason)
+    if outcome.status in ("merged", "kept"):
+        out["theirs"] = cell.source
     return out
 
 

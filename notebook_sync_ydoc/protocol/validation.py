@@ -35,12 +35,13 @@ SESSION_CODE_ALPHABET: Final = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 class ProtocolError(Exception):
     """A request that is answered with ``error {code, message}``; the connection stays open."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, req_id: str | None = None) -> None:
         if code not in ERROR_CODES:
             raise ValueError(f"unknown error code {code!r}")
         super().__init__(message)
         self.code = code
         self.message = message
+        self.req_id = req_id  # a refused frame's own valid req_id: its error still answers it
 
 
 def load_schema() -> dict[str, Any]:
@@ -90,16 +91,16 @@ class MessageValidator:
             raise ProtocolError("invalid_message", "req_id must be a string of 1 to 64 characters")
         mtype = data.get("type")
         if not isinstance(mtype, str):
-            raise ProtocolError("invalid_message", "a message needs a string 'type'")
+            raise ProtocolError("invalid_message", "a message needs a string 'type'", req_id)
         validator = self._validators.get(mtype)
         if validator is None:
-            raise ProtocolError("unknown_type", f"unknown message type {mtype[:40]!r}")
+            raise ProtocolError("unknown_type", f"unknown message type {mtype[:40]!r}", req_id)
         fast = _FAST_ACCEPT.get(mtype)
         if fast is not None and fast(data):
             return Message(type=mtype, data=data, req_id=req_id)
         error = _first_error(validator, data)
         if error is not None:
-            raise ProtocolError("invalid_message", f"{mtype}: {error}")
+            raise ProtocolError("invalid_message", f"{mtype}: {error}", req_id)
         return Message(type=mtype, data=data, req_id=req_id)
 
 
@@ -109,6 +110,7 @@ class MessageValidator:
 # words the error).
 _CELL_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}\Z")
 _STRATEGIES = ("theirs", "mine")
+_MAX_SEQ = 2**53 - 1  # the schema's bound (a JSON number every client reads exactly)
 
 
 def _fast_pull(data: dict[str, Any]) -> bool:
@@ -123,6 +125,9 @@ def _fast_pull(data: dict[str, Any]) -> bool:
                 return False
         elif key == "strategy":
             if type(value) is not str or value not in _STRATEGIES:
+                return False
+        elif key == "base_seq":
+            if value is not None and not (type(value) is int and 0 <= value <= _MAX_SEQ):
                 return False
         else:
             return False

@@ -170,7 +170,7 @@ class SyncService:
             req_id = message.req_id
             await self._handlers[message.type](member, message)
         except ProtocolError as exc:
-            self._fail(member, exc.code, exc.message, req_id)
+            self._fail(member, exc.code, exc.message, req_id or exc.req_id)
         except SessionGone:
             self._fail(member, "session_not_found", "the session no longer exists", req_id)
         except StoreUnavailable as exc:

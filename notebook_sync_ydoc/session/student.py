@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
+from typing import Any
 
 from ..merge import MergeOutcome, PullInput, Strategy
 from ..protocol import Message, ProtocolError, as_text
@@ -146,14 +147,13 @@ class StudentActions:
             ctx.counters["conflicts"] += 1
             ctx.reply(member, message, msg.cell_content_update(cell, outcome))
             return
+        base = student.pulled.get(cell.cell_id)
+        reply = self._pull_reply(message, cell, base, outcome)
         pulled = PulledCell(seq=cell.seq, base_source=cell.source, base_state=cell.crdt_state)
         await ctx.store.record_pull(code, student.student_id, cell.cell_id, pulled)
         member.pulled[cell.cell_id] = cell.seq
         ctx.counters["pulls"] += 1
-        update = None
-        if outcome.update is not None:
-            update = base64.b64encode(outcome.update).decode("ascii")
-        ctx.reply(member, message, msg.cell_content_update(cell, outcome, update))
+        ctx.reply(member, message, reply)
         room = ctx.rooms.get(code)
         for other in room.other_tabs(member) if room is not None else ():
             # The same student's other tab: in a collaborative notebook the pull reaches it
@@ -161,6 +161,31 @@ class StudentActions:
             other.pulled[cell.cell_id] = max(other.pulled.get(cell.cell_id, 0), cell.seq)
             other.send(msg.cell_pulled(cell.cell_id, cell.seq))
         await ctx.roster_changed(code)
+
+    def _pull_reply(
+        self, message: Message, cell: CellRecord, base: PulledCell | None, outcome: MergeOutcome
+    ) -> dict[str, Any]:
+        """The reply to a pull that applied. A client that sent ``base_seq`` (delta pulls)
+        gets the delta from its base when the server holds that base, else the full reply and
+        why; any other client the reply it always had."""
+        if "base_seq" not in message.data:
+            update = None
+            if outcome.update is not None:
+                update = base64.b64encode(outcome.update).decode("ascii")
+            return msg.cell_content_update(cell, outcome, update)
+        base_seq: int | None = message.data["base_seq"]
+        if base_seq is None:
+            reason = "this client holds no base of the cell yet"
+        elif base is None:
+            reason = "you have not pulled this cell before"
+        elif base.seq != base_seq:
+            reason = f"your base is #{base_seq}, the server holds #{base.seq} as yours"
+        else:
+            delta = self.ctx.engine.text_delta(base.base_source, cell.source)
+            if delta is not None:
+                return msg.cell_content_delta(cell, outcome, base64.b64encode(delta).decode())
+            reason = "delta pulls need YDoc mode; this server runs the JSON fallback"
+        return msg.cell_content_full(cell, outcome, None, reason)
 
     async def preview(self, member: Member, message: Message) -> None:
         _code, cell, _student, outcome = await self._pull_outcome(member, message)

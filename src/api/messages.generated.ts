@@ -106,6 +106,11 @@ export interface IRequestSyncMessage {
   cell_id: CellId;
   local_source?: string | string[] | null;
   strategy?: 'theirs' | 'mine';
+  /**
+   * Delta pulls: the seq of the text this client last pulled and still holds (null: none yet).
+   * Its presence asks for the delta-pull reply.
+   */
+  base_seq?: number | null;
 }
 
 /** The `preview` message. */

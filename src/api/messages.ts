@@ -147,6 +147,20 @@ export interface ICellContentUpdate {
   conflicts?: unknown;
 }
 
+/**
+ * `request_sync`'s reply as it arrives to a delta-pull client (one that sent `base_seq`):
+ * with `delta`, `theirs_delta` turns its base into the teacher's text (checked by
+ * `theirs_check`) and `content.source` is there only for a merge; without, `full_reason` says
+ * why, and `theirs` is the teacher's text where `content.source` is not.
+ */
+export interface ICellContentReply extends Omit<ICellContentUpdate, 'content'> {
+  content: Omit<ICellContent, 'source'> & { source?: string };
+  delta?: boolean;
+  theirs_delta?: string;
+  theirs_check?: string;
+  full_reason?: string;
+}
+
 export interface ICellPreview {
   type: 'cell_preview';
   cell_id: string;
@@ -182,7 +196,7 @@ export type ServerMessage =
   | IRosterUpdate
   | ISessionEnded
   | ISessionLeft
-  | ICellContentUpdate
+  | ICellContentReply
   | ICellPreview
   | IErrorMessage
   | IPong;
@@ -199,7 +213,7 @@ export type Replies = ReplyTable<{
   remove_cell: ICellRemoved;
   end_session: ISessionEnded;
   join_session: ISessionJoined;
-  request_sync: ICellContentUpdate;
+  request_sync: ICellContentReply;
   preview: ICellPreview;
   leave_session: ISessionLeft;
   ping: IPong;

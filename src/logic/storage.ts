@@ -17,6 +17,12 @@ export interface ITeacherRecord {
   title: string;
 }
 
+/** Delta pulls: the seq and text of what a student last pulled of a cell. */
+export interface IPullBase {
+  seq: number;
+  text: string;
+}
+
 export interface IStudentRecord {
   session_code: string;
   student_key: string;
@@ -111,6 +117,49 @@ export class SyncMemory {
 
   clearStudentNotebook(path: string): void {
     this._storage.removeItem(SyncMemory.studentNotebookKey(path));
+  }
+
+  static basesKey(code: string): string {
+    return `${PREFIX}bases:${code}`;
+  }
+
+  /** What was last pulled of a cell in a session (the base of the next delta pull). */
+  getBase(code: string, cellId: string): IPullBase | null {
+    const base = this._bases(code)[cellId];
+    return base && typeof base.seq === 'number' && typeof base.text === 'string'
+      ? base
+      : null;
+  }
+
+  /** Keep (or, with null, forget) a cell's base. A full storage drops the bases: the next
+   * pulls are full ones, which is slower, never wrong. */
+  setBase(code: string, cellId: string, base: IPullBase | null): void {
+    const bases = this._bases(code);
+    if (base) {
+      bases[cellId] = base;
+    } else {
+      delete bases[cellId];
+    }
+    try {
+      this._storage.setItem(SyncMemory.basesKey(code), JSON.stringify(bases));
+    } catch (reason) {
+      console.warn('notebook-sync: no room to keep pull bases', reason);
+      this._storage.removeItem(SyncMemory.basesKey(code));
+    }
+  }
+
+  clearBases(code: string): void {
+    this._storage.removeItem(SyncMemory.basesKey(code));
+  }
+
+  private _bases(code: string): Record<string, IPullBase> {
+    return (
+      read<Record<string, IPullBase>>(
+        this._storage,
+        SyncMemory.basesKey(code),
+        () => true
+      ) ?? {}
+    );
   }
 
   /** Last display name typed, to prefill the join dialog. */

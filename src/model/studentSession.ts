@@ -7,12 +7,14 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { endsSession, SyncError } from '../api/errors';
 import {
+  ICellContentReply,
   ICellContentUpdate,
   ICellPreview,
   ISessionJoined,
   ServerMessage
 } from '../api/messages';
-import { SyncMemory } from '../logic/storage';
+import { applyDelta, fromBase64, textCheck } from '../logic/delta';
+import { IPullBase, SyncMemory } from '../logic/storage';
 import { ICellState, UpdateTracker } from '../logic/updates';
 import { BaseSession, INTERACTIVE_TIMEOUT_MS } from './baseSession';
 import {
@@ -75,6 +77,7 @@ export class StudentSession extends BaseSession {
       await this.connection.request({ type: 'leave_session' });
     } finally {
       this.memory.clearStudentNotebook(this.path);
+      this.memory.clearBases(this.code);
       this.endLocally('left');
     }
   }
@@ -110,14 +113,17 @@ export class StudentSession extends BaseSession {
     strategy?: 'theirs' | 'mine'
   ): Promise<IPullResult> {
     const before = this.localSource(cellId);
+    const base = this.memory.getBase(this.code, cellId);
     let reply: ICellContentUpdate;
     try {
-      reply = await this.connection.request({
+      const wire = await this.connection.request({
         type: 'request_sync',
         cell_id: cellId,
         local_source: before ?? undefined,
-        strategy
+        strategy,
+        base_seq: base ? base.seq : null
       });
+      reply = await this._complete(cellId, wire, base, before);
     } catch (err) {
       this._pullFailed(cellId, err);
       throw err;
@@ -174,6 +180,7 @@ export class StudentSession extends BaseSession {
     } catch (err) {
       if (endsSession(err)) {
         this.memory.clearStudentNotebook(this.path);
+        this.memory.clearBases(this.code);
         this.lastError = err.message;
         this.endLocally(err.code === 'session_ended' ? 'ended' : 'left');
       }
@@ -208,6 +215,7 @@ export class StudentSession extends BaseSession {
         break;
       case 'session_ended':
         this.memory.clearStudentNotebook(this.path);
+        this.memory.clearBases(this.code);
         this.endLocally('ended');
         break;
       default:
@@ -233,6 +241,53 @@ export class StudentSession extends BaseSession {
     });
     this.memory.setStudentNotebook(this.path, this.code);
     this.emitChanged(this.allCellIds().concat(cells.map(c => c.cell_id)));
+  }
+
+  /**
+   * A delta-pull reply made whole (`content.source` filled in), and the cell's next base kept
+   * (the teacher's text: what the server now holds as this student's base).
+   */
+  private async _complete(
+    cellId: string,
+    wire: ICellContentReply,
+    base: IPullBase | null,
+    before: string | null
+  ): Promise<ICellContentUpdate> {
+    const { status } = wire;
+    if (status === 'conflict') {
+      return wire as ICellContentUpdate;
+    }
+    let theirs: string | null;
+    let source = wire.content.source;
+    if (wire.delta && base && wire.theirs_delta) {
+      theirs = applyDelta(base.text, fromBase64(wire.theirs_delta));
+      if (textCheck(theirs) !== wire.theirs_check) {
+        // This browser's base is not the server's. The pull is recorded, so a second one
+        // would find nothing new: the teacher's text comes from a preview (which changes
+        // nothing), and the status still says what to do with it.
+        console.warn(`notebook-sync: the kept base of ${cellId} was wrong`);
+        theirs = (await this.preview(cellId)).content.source;
+      }
+      if (status === 'kept') {
+        source = before ?? base.text;
+      } else if (status !== 'merged') {
+        source = theirs;
+      }
+    } else {
+      theirs =
+        status === 'merged' || status === 'kept'
+          ? (wire.theirs ?? null)
+          : (wire.content.source ?? null);
+    }
+    this.memory.setBase(
+      this.code,
+      cellId,
+      theirs === null ? null : { seq: wire.seq, text: theirs }
+    );
+    return {
+      ...wire,
+      content: { ...wire.content, source: source ?? before ?? '' }
+    };
   }
 
   /** A refused pull tells something about the cell: locked, or nothing newer to pull. */
