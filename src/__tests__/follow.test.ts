@@ -8,6 +8,7 @@ import {
   followAction,
   followView,
   IStudentSide,
+  placeholderLines,
   readRoomCells
 } from '../logic/follow';
 
@@ -229,4 +230,34 @@ test('odd documents: non-cells are skipped, plain metadata and string sources ar
   assert.deepEqual(readRoomCells(doc), [
     { id: 'p', cellType: 'code', source: 'a = 1', locked: false, seq: 2 }
   ]);
+});
+
+test('the teacher\u2019s own view: shared or locked, nothing to pull, locked without content', () => {
+  const doc = roomDoc();
+  const view = followView(readRoomCells(doc), null, null);
+  assert.deepEqual(
+    view.cells.map(c => [c.id, c.status, c.source]),
+    [
+      ['t-intro', 'shared', '# Lesson 1'],
+      ['t-sum', 'shared', 'x = 1\ny = 2\nprint(x + y)'],
+      ['t-func', 'locked', '']
+    ]
+  );
+  assert.equal(view.behind, 0);
+  assert.deepEqual(
+    view.cells.map(c => followAction(c.status)),
+    [null, null, null]
+  );
+});
+
+test('placeholder lines: the source lines, at least one, capped; a locked cell one', () => {
+  const cells = readRoomCells(roomDoc());
+  assert.deepEqual(
+    cells.map(c => placeholderLines(c)),
+    [1, 3, 1]
+  );
+  const long = { ...cells[1], source: 'x\n'.repeat(100) };
+  assert.equal(placeholderLines(long), 24);
+  assert.equal(placeholderLines(long, 5), 5);
+  assert.equal(placeholderLines({ ...cells[1], source: '' }), 1);
 });

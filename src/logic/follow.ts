@@ -42,9 +42,10 @@ export interface IRoomState {
  * - `behind`: the teacher has a newer version than the one pulled.
  * - `current`: the student has the teacher's latest version.
  * - `missing`: pulled before, up to date, but deleted from the notebook (can be added again).
+ * - `shared`: the teacher's own view of their session (what students see): shared, pullable.
  */
 export type FollowCellStatus =
-  'locked' | 'new' | 'behind' | 'current' | 'missing';
+  'locked' | 'new' | 'behind' | 'current' | 'missing' | 'shared';
 
 export interface IFollowCell extends IRoomCell {
   /** Position among the room's cells (0-based). */
@@ -193,22 +194,27 @@ export function findRoomState(
   return null;
 }
 
-/** Set the room's cells against the student's notebook and pulls. */
+/**
+ * Set the room's cells against the student's notebook and pulls. With `student` null it is the
+ * teacher's view of their own session: every cell `shared` or `locked`, nothing to pull.
+ */
 export function followView(
   cells: IRoomCell[],
   room: IRoomState | null,
-  student: IStudentSide
+  student: IStudentSide | null
 ): IFollowView {
   let behind = 0;
   const out = cells.map((cell, index): IFollowCell => {
     const offered = room ? room.cells[cell.id] : undefined;
     // The document and the awareness arrive separately: trust the newer of the two.
     const availableSeq = Math.max(cell.seq, offered ?? 0);
-    const pulledSeq = student.pulledSeq(cell.id);
-    const present = student.hasCell(cell.id);
+    const pulledSeq = student ? student.pulledSeq(cell.id) : 0;
+    const present = student ? student.hasCell(cell.id) : true;
     let status: FollowCellStatus;
     if (cell.locked) {
       status = 'locked';
+    } else if (!student) {
+      status = 'shared';
     } else if (!present) {
       status = pulledSeq > 0 && pulledSeq >= availableSeq ? 'missing' : 'new';
     } else {
@@ -246,4 +252,21 @@ export function followAction(status: FollowCellStatus): FollowAction | null {
     default:
       return null;
   }
+}
+
+/**
+ * Lines a cell takes before it is rendered (a placeholder's height, so that only the cells in
+ * view are rendered): its source's lines, at least one, at most `max` (a long cell scrolls).
+ */
+export function placeholderLines(cell: IRoomCell, max = 24): number {
+  if (cell.locked) {
+    return 1;
+  }
+  let lines = 1;
+  for (let i = 0; i < cell.source.length; i++) {
+    if (cell.source.charCodeAt(i) === 10) {
+      lines++;
+    }
+  }
+  return Math.min(lines, max);
 }

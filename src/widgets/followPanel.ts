@@ -1,10 +1,13 @@
 /**
- * The "Follow teacher" side panel: the session's live Yjs room, read-only, cell by cell, with
- * whether the student's own copy is behind and a button to pull each cell (the normal pull path,
- * so merges and conflict dialogs behave as from the cell badge).
+ * The "Follow teacher" side panel: the session's live Yjs room, read-only, as a notebook
+ * (highlighted code, rendered markdown; `follow/`), with whether the student's own copy is
+ * behind and a button to pull each cell (the normal pull path, so merges and conflict dialogs
+ * behave as from the cell badge). In a teacher's notebook it is the teacher's view of their own
+ * session: what students see, locked cells marked.
  */
 import { ServerConnection } from '@jupyterlab/services';
 import { Message } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
 
 import { pullCell, restoreMissing } from '../actions/cells';
 import { IActionContext } from '../actions/context';
@@ -13,11 +16,14 @@ import {
   followAction,
   followView,
   IFollowCell,
+  IFollowView,
   IStudentSide
 } from '../logic/follow';
 import { StudentSession } from '../model/studentSession';
 import { TeacherSession } from '../model/teacherSession';
-import { el, RenderedPanel } from './dom';
+import { el, swapIfChanged } from './dom';
+import { IFollowRenderers } from './follow/cellBody';
+import { FollowCellList } from './follow/cellList';
 import { followIcon } from './icons';
 import { followActionText, followCellText, followStateText } from './labels';
 
@@ -29,9 +35,24 @@ function studentSide(session: StudentSession): IStudentSide {
   };
 }
 
-export class FollowPanel extends RenderedPanel {
+/** What the view is rendered with: the application's editor factory and rendermime. */
+export type FollowRenderers = Pick<
+  IFollowRenderers,
+  'editorFactory' | 'rendermime'
+>;
+
+/** The session this panel follows: the current notebook's, as a student or its teacher. */
+interface ITarget {
+  session: StudentSession | TeacherSession;
+  code: string;
+  key: string;
+  name: string;
+}
+
+export class FollowPanel extends Widget {
   constructor(
     private _ctx: IActionContext,
+    renderers: FollowRenderers,
     private _settings?: ServerConnection.ISettings
   ) {
     super();
@@ -39,16 +60,32 @@ export class FollowPanel extends RenderedPanel {
     this.title.icon = followIcon;
     this.title.caption = _ctx.trans.__('Follow teacher');
     this.addClass('jp-nbsync-follow');
+    this._renderers = {
+      ...renderers,
+      trans: _ctx.trans,
+      codeMimeType: () =>
+        this._ctx.manager.current?.panel.content.codeMimetype ??
+        'text/x-ipython',
+      teacherView: () => this._ctx.manager.current instanceof TeacherSession
+    };
+    this._header = el('div', 'jp-nbsync-follow-header');
+    this.node.appendChild(this._header);
     _ctx.manager.changed.connect(this._onSessionsChanged, this);
     _ctx.manager.cellsChanged.connect(() => this.scheduleRender(), this);
-    // One listener for every button: the buttons are rebuilt on each render.
+    // One listener for every button: the buttons are redrawn on each render.
     this.node.addEventListener('click', this._onClick);
     this.render();
   }
 
-  /** The room followed now (while the panel is visible and a student session is active). */
+  /** The room followed now (while the panel is visible and a session is active). */
   get room(): FollowRoom | null {
     return this._room;
+  }
+
+  /** Draw every cell now, not only those in view (a measurement, a screenshot). */
+  renderAll(): void {
+    this.render();
+    this._list?.materializeAll();
   }
 
   dispose(): void {
@@ -57,6 +94,38 @@ export class FollowPanel extends RenderedPanel {
     }
     this._closeRoom();
     super.dispose();
+  }
+
+  render(): void {
+    const fresh = el('div', 'jp-nbsync-follow-header');
+    const view = this._fill(fresh);
+    swapIfChanged(this._header, fresh);
+    if (!view || !view.cells.length) {
+      this._dropList();
+      return;
+    }
+    if (!this._list) {
+      this._list = new FollowCellList(this._renderers, this.node);
+      this.node.appendChild(this._list.node);
+    }
+    const stopped =
+      this._room?.state === 'ended' || this._room?.state === 'closed';
+    this._list.update(view.cells, (cell, head) =>
+      this._fillHead(cell, head, stopped)
+    );
+  }
+
+  protected scheduleRender(): void {
+    if (this._pending || this.isDisposed) {
+      return;
+    }
+    this._pending = true;
+    requestAnimationFrame(() => {
+      this._pending = false;
+      if (!this.isDisposed) {
+        this.render();
+      }
+    });
   }
 
   protected onAfterShow(msg: Message): void {
@@ -76,25 +145,40 @@ export class FollowPanel extends RenderedPanel {
     return session instanceof StudentSession ? session : null;
   }
 
+  private _target(): ITarget | null {
+    const session = this._ctx.manager.current;
+    if (!session || session.status !== 'active') {
+      return null;
+    }
+    if (session instanceof StudentSession && session.studentKey) {
+      const { code, studentKey: key, name } = session;
+      return { session, code, key, name };
+    }
+    if (session instanceof TeacherSession && session.teacherKey) {
+      const { code, teacherKey: key } = session;
+      return { session, code, key, name: this._ctx.trans.__('Teacher') };
+    }
+    return null;
+  }
+
   /** Open, keep or close the room for the current notebook's session. */
   private _onSessionsChanged(): void {
-    const session = this._student();
-    const wanted =
-      this.isVisible &&
-      session &&
-      session.status === 'active' &&
-      session.studentKey
-        ? { code: session.code, key: session.studentKey, name: session.name }
-        : null;
+    const target = this.isVisible ? this._target() : null;
     const room = this._room;
     if (
       room &&
-      (!wanted || room.code !== wanted.code || room.key !== wanted.key)
+      (!target || room.code !== target.code || room.key !== target.key)
     ) {
       this._closeRoom();
     }
-    if (wanted && !this._room) {
-      const fresh = new FollowRoom({ ...wanted, settings: this._settings });
+    if (target && !this._room) {
+      const { code, key, name } = target;
+      const fresh = new FollowRoom({
+        code,
+        key,
+        name,
+        settings: this._settings
+      });
       fresh.changed.connect(() => this.scheduleRender(), this);
       this._room = fresh;
     }
@@ -106,19 +190,35 @@ export class FollowPanel extends RenderedPanel {
       this._room.dispose();
       this._room = null;
     }
+    this._dropList();
   }
 
-  protected fill(node: HTMLElement): void {
+  private _dropList(): void {
+    if (this._list) {
+      this._list.dispose();
+      this._list = null;
+    }
+  }
+
+  /** The header; the view when there are cells to show. */
+  private _fill(node: HTMLElement): IFollowView | null {
     const { trans } = this._ctx;
+    const target = this._target();
+    const teacher = target?.session instanceof TeacherSession;
     node.appendChild(
-      el('h2', 'jp-nbsync-follow-title', trans.__('Follow teacher'))
+      el(
+        'h2',
+        'jp-nbsync-follow-title',
+        teacher
+          ? trans.__('What your students see')
+          : trans.__('Follow teacher')
+      )
     );
-    const session = this._student();
-    if (!session || session.status !== 'active') {
+    if (!target) {
       node.appendChild(
-        el('p', 'jp-nbsync-help jp-nbsync-follow-idle', this._idleText(session))
+        el('p', 'jp-nbsync-help jp-nbsync-follow-idle', this._idleText())
       );
-      return;
+      return null;
     }
     const room = this._room;
     if (!room) {
@@ -129,22 +229,32 @@ export class FollowPanel extends RenderedPanel {
           trans.__('Open this panel to follow the teacher.')
         )
       );
-      return;
+      return null;
     }
-    this._renderRoom(session, room, node);
-  }
-
-  private _renderRoom(
-    session: StudentSession,
-    room: FollowRoom,
-    node: HTMLElement
-  ): void {
-    const { trans } = this._ctx;
+    const session = target.session;
     const view = followView(
       room.cells(),
       room.roomState(),
-      studentSide(session)
+      session instanceof StudentSession ? studentSide(session) : null
     );
+    this._fillAbout(node, room, view, session.title || session.code);
+    if (!view.cells.length) {
+      const waiting =
+        room.state === 'live'
+          ? trans.__('The teacher has not shared any cell yet.')
+          : trans.__('Waiting for the room\u2026');
+      node.appendChild(el('p', 'jp-nbsync-help', waiting));
+    }
+    return view;
+  }
+
+  private _fillAbout(
+    node: HTMLElement,
+    room: FollowRoom,
+    view: IFollowView,
+    title: string
+  ): void {
+    const { trans } = this._ctx;
     const state = el(
       'p',
       'jp-nbsync-follow-state',
@@ -154,7 +264,7 @@ export class FollowPanel extends RenderedPanel {
     node.appendChild(state);
     let about = trans.__(
       '"%1" \u00b7 %2 cell(s)',
-      view.title || session.title || session.code,
+      view.title || title,
       view.cells.length
     );
     if (view.students) {
@@ -170,46 +280,31 @@ export class FollowPanel extends RenderedPanel {
         )
       );
     }
-    if (!view.cells.length) {
-      const waiting =
-        room.state === 'live'
-          ? trans.__('The teacher has not shared any cell yet.')
-          : trans.__('Waiting for the room\u2026');
-      node.appendChild(el('p', 'jp-nbsync-help', waiting));
-      return;
-    }
-    const stopped = room.state === 'ended' || room.state === 'closed';
-    const list = el('ol', 'jp-nbsync-follow-cells');
-    list.append(...view.cells.map(cell => this._renderCell(cell, stopped)));
-    node.appendChild(list);
   }
 
-  /** What the panel says when there is no active student session to follow. */
-  private _idleText(session: StudentSession | null): string {
+  /** What the panel says when there is no active session to follow. */
+  private _idleText(): string {
     const { manager, trans } = this._ctx;
-    if (manager.current instanceof TeacherSession) {
-      return trans.__(
-        'You are teaching this notebook: your students follow its shared cells here.'
-      );
-    }
+    const session = manager.current;
     if (session?.status === 'ended') {
       return trans.__('The session has ended.');
     }
     if (session?.status === 'starting') {
-      return trans.__('Joining the session\u2026');
+      return session instanceof TeacherSession
+        ? trans.__('Starting the session\u2026')
+        : trans.__('Joining the session\u2026');
     }
     return trans.__(
       'Join a class session from a notebook to follow the teacher\u2019s notebook live here.'
     );
   }
 
-  private _renderCell(cell: IFollowCell, stopped: boolean): HTMLLIElement {
+  private _fillHead(
+    cell: IFollowCell,
+    head: HTMLElement,
+    stopped: boolean
+  ): void {
     const { trans } = this._ctx;
-    const item = el('li', 'jp-nbsync-follow-cell');
-    item.dataset.cellId = cell.id;
-    item.dataset.status = cell.status;
-    item.dataset.cellType = cell.cellType;
-    const head = el('div', 'jp-nbsync-follow-head');
     const status = el(
       'span',
       'jp-nbsync-follow-status',
@@ -222,32 +317,16 @@ export class FollowPanel extends RenderedPanel {
       status
     );
     const action = followAction(cell.status);
-    if (action) {
-      const { label, title } = followActionText(
-        trans,
-        action,
-        cell.availableSeq
-      );
-      const pull = el(
-        'button',
-        'jp-nbsync-button jp-nbsync-follow-pull',
-        label
-      );
-      pull.dataset.cellId = cell.id;
-      pull.dataset.action = action === 'restore' ? 'restore' : 'pull';
-      pull.title = title;
-      pull.disabled = stopped || this._busy.has(cell.id);
-      head.appendChild(pull);
+    if (!action) {
+      return;
     }
-    item.appendChild(head);
-    if (cell.locked) {
-      item.appendChild(
-        el('div', 'jp-nbsync-follow-locked', trans.__('Locked by the teacher'))
-      );
-    } else {
-      item.appendChild(el('pre', 'jp-nbsync-follow-source', cell.source));
-    }
-    return item;
+    const { label, title } = followActionText(trans, action, cell.availableSeq);
+    const pull = el('button', 'jp-nbsync-button jp-nbsync-follow-pull', label);
+    pull.dataset.cellId = cell.id;
+    pull.dataset.action = action === 'restore' ? 'restore' : 'pull';
+    pull.title = title;
+    pull.disabled = stopped || this._busy.has(cell.id);
+    head.appendChild(pull);
   }
 
   private _onClick = (event: MouseEvent): void => {
@@ -275,6 +354,10 @@ export class FollowPanel extends RenderedPanel {
     });
   };
 
+  private _renderers: IFollowRenderers;
+  private _header: HTMLDivElement;
+  private _list: FollowCellList | null = null;
   private _room: FollowRoom | null = null;
   private _busy = new Set<string>();
+  private _pending = false;
 }

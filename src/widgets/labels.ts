@@ -80,6 +80,8 @@ export function followCellText(
       return trans.__('deleted here');
     case 'current':
       return trans.__('up to date');
+    case 'shared':
+      return trans.__('shared');
   }
 }
 

@@ -25,8 +25,15 @@ def wait_follow(student: Lab, cell_id: str, status: str, source: str | None = No
             const li = document.querySelector(sel);
             if (!li || li.dataset.status !== status) return false;
             if (source === null) return true;
-            const pre = li.querySelector('.jp-nbsync-follow-source');
-            return !!pre && pre.textContent === source;
+            // code is a read-only editor (its lines), markdown is rendered (its text)
+            const lines = Array.from(li.querySelectorAll('.cm-line'));
+            const md = li.querySelector('.jp-RenderedMarkdown');
+            const shown = md && md.cloneNode(true);
+            shown && shown.querySelectorAll('.jp-InternalAnchorLink').forEach(a => a.remove());
+            const text = lines.length
+              ? lines.map(l => l.textContent).join('\\n')
+              : shown ? shown.textContent.trim() : null;
+            return text === source;
         }""",
         arg=[
             f"{FOLLOW} .jp-nbsync-follow-cell[data-cell-id='{cell_id}']",
@@ -52,7 +59,7 @@ def test_student_follows_the_teacher(
     student.page.locator("#notebook-sync-panel .jp-nbsync-follow-open").click()
     student.page.wait_for_selector(FOLLOW, state="visible")
     student.page.wait_for_selector(f"{FOLLOW} .jp-nbsync-follow-state[data-state='live']")
-    wait_follow(student, "t-intro", "new", "# Lesson 1")
+    wait_follow(student, "t-intro", "new", "Lesson 1")  # rendered: a heading
     wait_follow(student, "t-sum", "new", "x = 1\ny = 2\nprint(x + y)")
     cells = student.page.locator(f"{FOLLOW} .jp-nbsync-follow-cell")
     assert cells.evaluate_all("els => els.map(e => e.dataset.cellId)") == ["t-intro", "t-sum"]
