@@ -163,6 +163,29 @@ class NotebookSyncExtensionApp(ExtensionApp):
         "up to 5 s). After reconnecting, every subscribed session is caught up.",
     ).tag(config=True)
 
+    # Redis past one server (README "Redis Cluster and failover"): store/redis/modes.py
+    redis_cluster = Bool(
+        False, help="redis_url names a Redis Cluster: seed nodes comma-separated in its host part."
+    ).tag(config=True)
+    redis_cluster_nodes = List(
+        Unicode(), help="More Redis Cluster seed nodes (host:port); any turns redis_cluster on."
+    ).tag(config=True)
+    redis_sentinels = List(
+        Unicode(), help="Redis Sentinels (host:port); redis_url then gives credentials, db only."
+    ).tag(config=True)
+    redis_sentinel_master = Unicode("mymaster", help="The primary's name at the sentinels.").tag(
+        config=True
+    )
+    redis_sentinel_password = Unicode("", help="The sentinels' own password, if any.").tag(
+        config=True
+    )
+    redis_wait_replicas = Int(
+        0, help="Answer a write once this many replicas have it (WAIT); 0: no wait."
+    ).tag(config=True)
+    redis_wait_timeout_ms = Int(
+        1000, help="ms a write waits for redis_wait_replicas (below 1750) before store_unavailable."
+    ).tag(config=True)
+
     use_ydoc = Bool(
         help=(
             "Carry cell changes as YDoc (pycrdt) per-cell documents. False, or pycrdt not "
@@ -299,6 +322,13 @@ class NotebookSyncExtensionApp(ExtensionApp):
             reconnect_min=self.redis_reconnect_delay,
             path=self.store_path,
             synchronous=str(self.store_synchronous).upper(),
+            cluster=self.redis_cluster,
+            cluster_nodes=tuple(self.redis_cluster_nodes),
+            sentinels=tuple(self.redis_sentinels),
+            sentinel_master=self.redis_sentinel_master if self.redis_sentinels else "",
+            sentinel_password=self.redis_sentinel_password,
+            wait_replicas=self.redis_wait_replicas,
+            wait_timeout_ms=self.redis_wait_timeout_ms,
         )
         store = self.store_class.from_settings(settings)
         self.log.info("notebook-sync: %s", store.describe())

@@ -41,6 +41,30 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def make_certificates(d: Path) -> None:
+    """A throwaway CA and a server certificate for ``localhost``/127.0.0.1 (openssl CLI)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise FileNotFoundError("openssl not found: needed for a TLS redis-server")
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "san.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    steps = [
+        "req -x509 -newkey rsa:2048 -nodes -days 2 -keyout ca.key -out ca.crt",
+        "req -newkey rsa:2048 -nodes -keyout server.key -out server.csr",
+        "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt"
+        " -days 2 -extfile san.cnf",
+    ]
+    subjects = [["-subj", "/CN=nbsync test CA"], ["-subj", "/CN=localhost"], []]
+    for step, subject in zip(steps, subjects, strict=True):
+        subprocess.run(
+            [openssl, *step.split(), *subject],
+            cwd=d,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+
 class RedisServer:
     """One ``redis-server`` process on 127.0.0.1, its data and log in ``directory``."""
 
@@ -53,6 +77,8 @@ class RedisServer:
         binary: str | None = None,
         port: int | None = None,
         tls: bool = False,
+        extra_args: list[str] | None = None,
+        certificates: Path | None = None,
     ) -> None:
         found = binary or shutil.which("redis-server")
         if found is None:
@@ -64,36 +90,20 @@ class RedisServer:
         self.password = password
         self.port = port or _free_port()
         self.tls = tls
+        self.extra_args = list(extra_args or [])  # more redis-server options (cluster, replicaof)
         self.process: subprocess.Popen[bytes] | None = None
-        if tls:
+        # TLS: the CA and certificate in ``certificates`` (shared by a cluster's nodes), else
+        # made in ``directory``
+        self.cert_dir = certificates or directory
+        if tls and not (self.cert_dir / "server.crt").exists():
             self._make_certificates()
 
     @property
     def ca_file(self) -> Path:
-        return self.directory / "ca.crt"
+        return self.cert_dir / "ca.crt"
 
     def _make_certificates(self) -> None:
-        """A throwaway CA and a server certificate for ``localhost``/127.0.0.1 (openssl CLI)."""
-        openssl = shutil.which("openssl")
-        if openssl is None:
-            raise FileNotFoundError("openssl not found: needed for a TLS redis-server")
-        d = self.directory
-        (d / "san.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-        steps = [
-            "req -x509 -newkey rsa:2048 -nodes -days 2 -keyout ca.key -out ca.crt",
-            "req -newkey rsa:2048 -nodes -keyout server.key -out server.csr",
-            "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt"
-            " -days 2 -extfile san.cnf",
-        ]
-        subjects = [["-subj", "/CN=nbsync test CA"], ["-subj", "/CN=localhost"], []]
-        for step, subject in zip(steps, subjects, strict=True):
-            subprocess.run(
-                [openssl, *step.split(), *subject],
-                cwd=d,
-                check=True,
-                capture_output=True,
-                timeout=60,
-            )
+        make_certificates(self.cert_dir)
 
     @property
     def url(self) -> str:
@@ -150,10 +160,11 @@ class RedisServer:
         if self.password:
             args += ["--requirepass", self.password]
         if self.tls:
-            d = self.directory
+            d = self.cert_dir
             args += ["--tls-cert-file", str(d / "server.crt"), "--tls-key-file"]
             args += [str(d / "server.key"), "--tls-ca-cert-file", str(self.ca_file)]
             args += ["--tls-auth-clients", "no"]
+        args += self.extra_args
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.wait_ready()
 

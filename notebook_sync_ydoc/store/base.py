@@ -182,6 +182,15 @@ class StoreSettings:
     reconnect_min: float = 0.1  # seconds before the first reconnection attempt
     path: str = ""  # SQLite: the store file
     synchronous: str = "NORMAL"  # SQLite: "NORMAL" (survives kill -9) or "FULL" (+ power loss)
+    # Redis Cluster: url names seed node(s) (comma-separated), cluster_nodes more (host:port)
+    cluster: bool = False
+    cluster_nodes: tuple[str, ...] = ()
+    # Redis Sentinel: the sentinels (host:port) and the name of the primary they watch
+    sentinels: tuple[str, ...] = ()
+    sentinel_master: str = ""
+    sentinel_password: str = ""
+    wait_replicas: int = 0  # Redis: a write waits (WAIT) for this many replicas before success
+    wait_timeout_ms: int = 1000
 
 
 class Store(abc.ABC):

@@ -14,8 +14,10 @@ import contextlib
 import json
 import logging
 
+import redis.asyncio as aioredis
+
 from ..base import SessionGone, StoreError
-from .connection import REDIS_ERRORS, RedisConnection
+from .connection import RedisConnection
 from .keys import KeySpace
 from .records import compact_json, text
 
@@ -116,12 +118,15 @@ class Presence:
         for code, members in list(self.local.items()):
             if not members:
                 continue
+            key = self._keys.presence(code)
+
+            async def clear(
+                client: aioredis.Redis, key: str = key, gone: set[str] = members
+            ) -> None:
+                await client.zrem(key, *sorted(gone))
+
             try:
-                await self._conn.client.zrem(self._keys.presence(code), *members)
-            except REDIS_ERRORS as exc:
-                log.warning(
-                    "redis store: could not clear presence of %s at stop: %s",
-                    code,
-                    self._conn.clean(exc),
-                )
+                await self._conn.call(key, clear)
+            except StoreError as exc:
+                log.warning("redis store: could not clear presence of %s at stop: %s", code, exc)
         self.local.clear()

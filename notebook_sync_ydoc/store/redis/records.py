@@ -32,7 +32,7 @@ def compact_json(value: Any, *, ensure_ascii: bool = True) -> str:
 
 # sessions ------------------------------------------------------------------------------------
 def session_fields(session: SessionRecord) -> list[str]:
-    """The session hash as field/value pairs (``create_session.lua`` ARGV[7..])."""
+    """The session hash as field/value pairs (``create_session.lua`` ARGV[10..])."""
     return [
         "code",
         session.code,
@@ -69,7 +69,7 @@ def session_from(h: RawHash) -> SessionRecord:
 
 # cells ---------------------------------------------------------------------------------------
 def cell_args(cell: CellWrite, expect_seq: int | None, metadata: str, updated: float) -> list[Any]:
-    """``write_cell.lua`` ARGV[7..16]."""
+    """``write_cell.lua`` ARGV[10..19]."""
     return [
         cell.cell_id,
         "" if expect_seq is None else str(int(expect_seq)),
@@ -123,7 +123,7 @@ def pulled_json(pulled: PulledCell) -> str:
 
 
 def initial_pulled_fields(student: StudentRecord) -> list[Any]:
-    """A new student's pulled state as field/value pairs (``put_student.lua`` ARGV[11..])."""
+    """A new student's pulled state as field/value pairs (``put_student.lua`` ARGV[14..])."""
     fields: list[Any] = []
     for cell_id, pulled in student.pulled.items():
         fields += [f"p:{cell_id}", pulled_json(pulled)]

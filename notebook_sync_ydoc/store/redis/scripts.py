@@ -2,20 +2,21 @@
 
 Every write-and-notify is ONE Lua script run with EVALSHA (redis-py's ``Script`` reloads it on
 NOSCRIPT): it checks, writes, INCRs the seq, updates the index, refreshes the TTL of every key of
-the session (``ttl.active``, or ``ttl.ended`` once ended) and PUBLISHes. Each ``.lua`` file starts
-with a comment giving its ``KEYS`` and ``ARGV``.
+the session (``ttl.active``, or ``ttl.ended`` once ended) and PUBLISHes (SPUBLISH on a Redis
+Cluster). Each ``.lua`` file starts with a comment giving its ``KEYS`` and ``ARGV``.
 
 The session scripts get ``lua/prelude.lua`` prepended (its helpers and the ``KEYS``/``ARGV``
 every session script shares); the presence scripts get ``lua/now_ms.lua`` (the Redis clock).
-The session scripts build the per-cell and per-student key names from the index (keys not passed
-in ``KEYS``): they share the session's hash tag, so this works on Redis Cluster too, the one
-deviation from the strict "declare every key" rule.
+Every key a script touches is in its ``KEYS``, the per-cell and per-student keys of the session
+included (the caller passes the ones it knows; a script given the wrong set writes nothing and
+answers ``stale`` with the right one, see :mod:`.members`), so the scripts run on a Redis Cluster
+with strict key checks. They all carry the session's hash tag: one slot per script.
 """
 
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
@@ -59,6 +60,7 @@ class Scripts:
             name: client.register_script(script_source(name)) for name in names
         }
 
-    async def run(self, name: ScriptName, keys: list[str], args: list[Any]) -> Any:
-        """Run one script; redis-py errors propagate (the caller maps them)."""
-        return await self._registered[name](keys=keys, args=args)
+    def get(self, name: ScriptName) -> AsyncScript:
+        """One script: call it with ``keys``, ``args`` and the ``client`` to run it on
+        (reloaded there on NOSCRIPT); redis-py errors propagate (the caller maps them)."""
+        return self._registered[name]

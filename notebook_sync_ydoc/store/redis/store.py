@@ -1,6 +1,8 @@
 """RedisStore: the :class:`~notebook_sync_ydoc.store.base.Store` on Redis, composed of the
-connection (:mod:`.connection`), key names (:mod:`.keys`), Lua scripts (:mod:`.scripts`), the
-pub/sub subscriber (:mod:`.subscriber`) and presence (:mod:`.presence`)."""
+connection (:mod:`.connection`; one Redis, a Redis Cluster or Sentinel: :mod:`.modes`), key
+names (:mod:`.keys`), Lua scripts (:mod:`.scripts`, run by :mod:`.members`), the pub/sub
+subscriber (:mod:`.subscriber`; :mod:`.shard_subscriber` on a cluster) and presence
+(:mod:`.presence`)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ from ..base import (
 )
 from .connection import REDIS_ERRORS, RedisConnection
 from .keys import KeySpace
+from .members import SessionScripts
+from .modes import RedisMode
 from .presence import Presence
 from .records import (
     RawHash,
@@ -43,7 +47,7 @@ from .records import (
     student_from,
     text,
 )
-from .subscriber import Subscriber
+from .shard_subscriber import make_subscriber
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +74,14 @@ class RedisStore(Store):
         reconnect_min: float = 0.1,
         reconnect_max: float = 5.0,
         ping_interval: float = 5.0,
+        mode: RedisMode | None = None,
     ) -> None:
+        """``mode``: one Redis (the default), a Redis Cluster or Sentinel, and WAIT
+        (:meth:`RedisMode.build <.modes.RedisMode.build>` checks the combination)."""
         super().__init__(server_id=server_id or f"server-{uuid.uuid4().hex[:12]}", ttl=ttl)
         if presence_lifetime <= presence_interval:
             raise ValueError("presence_lifetime must be longer than presence_interval")
+        self.mode = mode or RedisMode()
         self.url = url
         self.prefix = prefix
         self.keys = KeySpace(prefix)
@@ -84,9 +92,11 @@ class RedisStore(Store):
             ssl_check_hostname=ssl_check_hostname,
             socket_timeout=socket_timeout,
             socket_connect_timeout=socket_connect_timeout,
+            mode=self.mode,
         )
         self.redacted_url = self._conn.redacted_url
-        self._subscriber = Subscriber(
+        self._scripts = SessionScripts(self._conn, self.keys, self.server_id, self.ttl)
+        self._subscriber = make_subscriber(
             self._conn,
             self.keys,
             self.server_id,
@@ -117,10 +127,21 @@ class RedisStore(Store):
             ssl_ca_certs=settings.ssl_ca_certs,
             ssl_check_hostname=settings.ssl_check_hostname,
             reconnect_min=settings.reconnect_min,
+            mode=RedisMode.build(
+                cluster=settings.cluster,
+                cluster_nodes=settings.cluster_nodes,
+                sentinels=settings.sentinels,
+                sentinel_master=settings.sentinel_master,
+                sentinel_password=settings.sentinel_password,
+                wait_replicas=settings.wait_replicas,
+                wait_timeout_ms=settings.wait_timeout_ms,
+            ),
         )
 
     def describe(self) -> str:
-        return f"Redis store at {self.redacted_url}"
+        if self.mode == RedisMode():
+            return f"Redis store at {self.redacted_url}"
+        return f"Redis store ({self.mode.describe()}) at {self.redacted_url}"
 
     def __repr__(self) -> str:
         return (
@@ -150,16 +171,10 @@ class RedisStore(Store):
     def _local_presence(self) -> dict[str, set[str]]:
         return self._presence.local
 
-    def _common_args(self, code: str) -> list[Any]:
-        """ARGV[1..6] of every session script (``lua/prelude.lua``)."""
-        return [
-            max(1, int(self.ttl.active * 1000)),
-            max(1, int(self.ttl.ended * 1000)),
-            self.keys.pending_prefix(code),
-            self.keys.student_prefix(code),
-            self.keys.channel(code),
-            self.server_id,
-        ]
+    @property
+    def stale_members(self) -> int:
+        """Scripts run again because this server's view of a session's members was old."""
+        return self._scripts.stale_replies
 
     async def _deliver_event(self, event: StoreEvent) -> None:
         if self._event_handler is not None:
@@ -195,9 +210,14 @@ class RedisStore(Store):
             "subscriber_connected": self._subscriber.connected,
             "error": None,
         }
+        if self.mode != RedisMode():
+            out["mode"] = self.mode.kind
+            out["wait_replicas"] = self.mode.wait_replicas
+        if self._conn.cluster is not None:
+            out["primaries"] = len(self._conn.cluster.primaries())
         start = time.perf_counter()
         try:
-            await self._conn.call(self._conn.client.ping())
+            await self._conn.call(self.keys.registry, lambda c: c.ping())
         except StoreError as exc:
             out["error"] = str(exc)
             return out
@@ -217,23 +237,31 @@ class RedisStore(Store):
 
     async def publish(self, event: StoreEvent) -> None:
         data = compact_json(event.to_dict())
-        await self._conn.call(self._conn.client.publish(self.keys.channel(event.code), data))
+        channel = self.keys.channel(event.code)
+        if self.mode.sharded:
+            await self._conn.call(channel, lambda c: c.spublish(channel, data))
+        else:
+            await self._conn.call(channel, lambda c: c.publish(channel, data))
 
     # sessions --------------------------------------------------------------------------------
     async def create_session(self, session: SessionRecord) -> bool:
         code = session.code
-        args = [*self._common_args(code), *session_fields(session)]
-        if not await self._conn.run("create_session", self.keys.session_keys(code), args):
+        if not await self._scripts.create(code, session_fields(session)):
             return False
         registry = self.keys.registry
-        try:
-            async with self._conn.client.pipeline(transaction=False) as pipe:
+        lifetime = max(1, int(self.ttl.active * 1000))
+
+        async def register(client: Any) -> None:
+            async with client.pipeline(transaction=False) as pipe:
                 pipe.zadd(registry, {code: time.time()})
-                pipe.pexpire(registry, max(1, int(self.ttl.active * 1000)))
+                pipe.pexpire(registry, lifetime)
                 await pipe.execute()
-        except REDIS_ERRORS as exc:
+
+        try:
+            await self._conn.call(registry, register)
+        except StoreError as exc:
             # the session exists; only the approximate count misses it
-            log.warning("redis store: session registry update failed: %s", self._conn.clean(exc))
+            log.warning("redis store: session registry update failed: %s", exc)
         return True
 
     async def get_session(self, code: str) -> SessionRecord | None:
@@ -241,23 +269,24 @@ class RedisStore(Store):
         return session_from(h) if h else None
 
     async def end_session(self, code: str, now: float) -> SessionRecord | None:
-        args = [*self._common_args(code), repr(float(now))]
-        res = await self._conn.run("end_session", self.keys.session_keys(code), args)
+        res = await self._scripts.run("end_session", code, None, [repr(float(now))])
         if text(res[0]) != "ok":
             return None
         return session_from(pairs(res[1]))
 
     async def touch_session(self, code: str, now: float) -> None:
-        args = [*self._common_args(code), repr(float(now))]
-        await self._conn.run("touch_session", self.keys.session_keys(code), args)
+        await self._scripts.run("touch_session", code, None, [repr(float(now))])
 
     # cells -----------------------------------------------------------------------------------
     async def write_cell(self, code: str, cell: CellWrite, expect_seq: int | None) -> CellRecord:
         updated = time.time()
         metadata = compact_json(cell.metadata, ensure_ascii=False)
-        args = [*self._common_args(code), *cell_args(cell, expect_seq, metadata, updated)]
-        keys = self.keys.session_keys(code, self.keys.pending(code, cell.cell_id))
-        res = await self._conn.run("write_cell", keys, args)
+        args = cell_args(cell, expect_seq, metadata, updated)
+        own = self.keys.pending(code, cell.cell_id)
+        # a cell being written is passed as a member already: concurrent scripts of this
+        # server then include it (an extra member key is allowed, see members.py)
+        self._scripts.members.get(code).add_cell(cell.cell_id)
+        res = await self._scripts.run("write_cell", code, own, args)
         status = text(res[0])
         if status == "gone":
             raise SessionGone(f"session {code} does not exist")
@@ -280,9 +309,10 @@ class RedisStore(Store):
         )
 
     async def set_sync_allowed(self, code: str, cell_id: str, allowed: bool) -> CellRecord | None:
-        keys = self.keys.session_keys(code, self.keys.pending(code, cell_id))
-        args = [*self._common_args(code), cell_id, "1" if allowed else "0"]
-        res = await self._conn.run("set_sync_allowed", keys, args)
+        own = self.keys.pending(code, cell_id)
+        res = await self._scripts.run(
+            "set_sync_allowed", code, own, [cell_id, "1" if allowed else "0"]
+        )
         status = text(res[0])
         if status == "ended":
             raise SessionGone(f"session {code} has ended")
@@ -291,13 +321,14 @@ class RedisStore(Store):
         return cell_from(cell_id, pairs(res[1]))
 
     async def remove_cell(self, code: str, cell_id: str) -> int | None:
-        keys = self.keys.session_keys(code, self.keys.pending(code, cell_id))
-        res = await self._conn.run("remove_cell", keys, [*self._common_args(code), cell_id])
+        own = self.keys.pending(code, cell_id)
+        res = await self._scripts.run("remove_cell", code, own, [cell_id])
         status = text(res[0])
         if status == "ended":
             raise SessionGone(f"session {code} has ended")
         if status != "ok":
             return None
+        self._scripts.members.get(code).drop_cell(cell_id)
         return int(res[1])
 
     async def get_cell(self, code: str, cell_id: str) -> CellRecord | None:
@@ -308,36 +339,36 @@ class RedisStore(Store):
         return index_entries(await self._conn.hgetall(self.keys.cells(code)))
 
     async def cell_count(self, code: str) -> int:
-        return int(await self._conn.call(self._conn.client.hlen(self.keys.cells(code))))
+        key = self.keys.cells(code)
+        return int(await self._conn.call(key, lambda c: c.hlen(key)))
 
     # students --------------------------------------------------------------------------------
     async def put_student(self, code: str, student: StudentRecord) -> None:
         sid = student.student_id
-        keys = self.keys.session_keys(code, self.keys.student(code, sid))
         args = [
-            *self._common_args(code),
             sid,
             student.identity,
             student.name,
             repr(float(student.joined)),
             *initial_pulled_fields(student),
         ]
-        if text(await self._conn.run("put_student", keys, args)) == "gone":
+        self._scripts.members.get(code).add_student(sid)  # as for a cell, see write_cell
+        reply = await self._scripts.run("put_student", code, self.keys.student(code, sid), args)
+        if text(reply) == "gone":
             raise SessionGone(f"session {code} does not exist")
 
     async def record_pull(
         self, code: str, student_id: str, cell_id: str, pulled: PulledCell
     ) -> None:
-        keys = self.keys.session_keys(code, self.keys.student(code, student_id))
         args = [
-            *self._common_args(code),
             student_id,
             cell_id,
             pulled_json(pulled),
             pulled.base_state if pulled.base_state is not None else b"",
             "1" if pulled.base_state is not None else "0",
         ]
-        status = text(await self._conn.run("record_pull", keys, args))
+        own = self.keys.student(code, student_id)
+        status = text(await self._scripts.run("record_pull", code, own, args))
         if status == "gone":
             raise SessionGone(f"session {code} does not exist")
         if status == "unknown":
@@ -355,13 +386,8 @@ class RedisStore(Store):
         if not ids:
             return []
         online = await self._presence.online(code)
-        try:
-            async with self._conn.client.pipeline(transaction=False) as pipe:
-                for sid, _score in ids:
-                    pipe.hgetall(self.keys.student(code, text(sid)))
-                hashes: list[RawHash] = await pipe.execute()
-        except REDIS_ERRORS as exc:
-            self._conn.fail(exc)
+        keys = [self.keys.student(code, text(sid)) for sid, _score in ids]
+        hashes: list[RawHash] = await self._conn.pipelined(keys, lambda p, k: p.hgetall(k))
         out = [
             student_from(text(sid), h, text(sid) in online)
             for (sid, _score), h in zip(ids, hashes, strict=True)
@@ -382,14 +408,11 @@ class RedisStore(Store):
         codes = await self._conn.zrange(registry, 0, 9999)
         if not codes:
             return 0
-        try:
-            async with self._conn.client.pipeline(transaction=False) as pipe:
-                for c in codes:
-                    pipe.hget(self.keys.session(text(c)), "status")
-                statuses: list[bytes | None] = await pipe.execute()
-            gone = [c for c, st in zip(codes, statuses, strict=True) if st is None]
-            if gone:
-                await self._conn.client.zrem(registry, *gone)
-        except REDIS_ERRORS as exc:
-            self._conn.fail(exc)
+        keys = [self.keys.session(text(c)) for c in codes]
+        statuses: list[bytes | None] = await self._conn.pipelined(
+            keys, lambda p, k: p.hget(k, "status")
+        )
+        gone = [c for c, st in zip(codes, statuses, strict=True) if st is None]
+        if gone:
+            await self._conn.call(registry, lambda c: c.zrem(registry, *gone))
         return sum(1 for st in statuses if st == b"active")

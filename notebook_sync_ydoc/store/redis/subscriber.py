@@ -6,6 +6,11 @@ reader task reads it; events go through a queue to a dispatcher task, so a slow 
 stalls the reader. When the connection fails (error, unconfirmed SUBSCRIBE, unanswered PING)
 the reader reconnects with bounded exponential backoff, re-subscribes every code, then queues a
 resync of each, since events published in between are lost (pub/sub is at-most-once).
+
+On a Redis Cluster (``sharded=True``) the session channels are sharded ones (SSUBSCRIBE, one
+per channel: each has its own slot) on a connection to one node, and a channel the node gives
+up (its slot moved away: Redis sends an unasked ``sunsubscribe``) is reported to ``on_lost``;
+:mod:`.shard_subscriber` runs one such subscriber per node and moves sessions between them.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..base import StoreError, StoreEvent, StoreUnavailable
-from .connection import COMMAND_ERRORS, REDIS_ERRORS, RedisConnection
+from .connection import COMMAND_ERRORS, REDIS_ERRORS
 from .keys import KeySpace
 from .records import text
 
@@ -31,8 +38,28 @@ log = logging.getLogger(__name__)
 
 EventCallback = Callable[[StoreEvent], Awaitable[None]]
 ResyncCallback = Callable[[str], Awaitable[None]]
+LostCallback = Callable[[str], None]
 # what the reader hands the dispatcher: an event, or the code of a session to resync
 Item = StoreEvent | str
+
+
+class PubSubSource(Protocol):
+    """Where the subscriber connects (a store's connection, or one node of a cluster)."""
+
+    client: aioredis.Redis
+    redacted_url: str
+
+    def clean(self, exc: BaseException | str) -> str: ...
+
+    def describe(self, exc: BaseException) -> str: ...
+
+
+def _live(ps: PubSub) -> bool:
+    """The pub/sub connection is up. A command on one that is not would make redis-py
+    reconnect and re-subscribe by itself (one SSUBSCRIBE for every channel: CROSSSLOT on a
+    cluster), unseen by the subscriber, which then could not resync: the reader reconnects
+    instead."""
+    return ps.connection is not None and ps.connection.is_connected
 
 
 @dataclass
@@ -53,7 +80,7 @@ class Subscriber:
 
     def __init__(
         self,
-        conn: RedisConnection,
+        conn: PubSubSource,
         keys: KeySpace,
         server_id: str,
         *,
@@ -63,8 +90,12 @@ class Subscriber:
         ping_interval: float,
         reconnect_min: float,
         reconnect_max: float,
+        sharded: bool = False,
+        on_lost: LostCallback | None = None,
     ) -> None:
         self._conn = conn
+        self._sharded = sharded
+        self._on_lost = on_lost
         self._keys = keys
         self._server_id = server_id
         self._on_event = on_event
@@ -149,9 +180,9 @@ class Subscriber:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(channel, []).append(fut)
         ps = self._pubsub
-        if ps is not None and self.connected:
+        if ps is not None and self.connected and _live(ps):
             try:
-                await ps.subscribe(channel)
+                await (ps.ssubscribe(channel) if self._sharded else ps.subscribe(channel))
             except REDIS_ERRORS as exc:
                 # the reader notices the broken connection and re-subscribes every code
                 log.warning("redis store: SUBSCRIBE %s failed: %s", code, self._conn.clean(exc))
@@ -170,9 +201,9 @@ class Subscriber:
         self._codes.discard(code)
         self._confirmed.discard(channel)
         ps = self._pubsub
-        if ps is not None and self.connected:
+        if ps is not None and self.connected and _live(ps):
             try:
-                await ps.unsubscribe(channel)
+                await (ps.sunsubscribe(channel) if self._sharded else ps.unsubscribe(channel))
             except REDIS_ERRORS as exc:
                 log.warning("redis store: UNSUBSCRIBE %s failed: %s", code, self._conn.clean(exc))
 
@@ -226,7 +257,12 @@ class Subscriber:
             self._keys.control(self._server_id),
             *(self._keys.channel(c) for c in sorted(batch)),
         ]
-        await asyncio.wait_for(ps.subscribe(*channels), timeout=self._timeout)
+        if self._sharded:
+            await asyncio.wait_for(ps.subscribe(channels[0]), timeout=self._timeout)
+            for channel in channels[1:]:
+                await asyncio.wait_for(ps.ssubscribe(channel), timeout=self._timeout)
+        else:
+            await asyncio.wait_for(ps.subscribe(*channels), timeout=self._timeout)
         link = _Link(pubsub=ps, batch=batch, last_rx=time.monotonic(), waiting=set(channels))
         poll = min(0.5, self._ping_interval / 2)
         while True:
@@ -246,19 +282,26 @@ class Subscriber:
         if link.ping_sent is not None and now - link.ping_sent > self._timeout * 2:
             raise RedisTimeoutError("no reply to PING on the pub/sub connection")
         if link.ready and link.ping_sent is None and now - link.last_rx > self._ping_interval:
+            if not _live(link.pubsub):
+                raise RedisConnectionError("the pub/sub connection closed")
             await asyncio.wait_for(link.pubsub.ping(), timeout=self._timeout)
             link.ping_sent = now
 
     async def _received(self, link: _Link, msg: dict[str, Any]) -> None:
         kind = text(msg.get("type"))
         channel = text(msg.get("channel"))
-        if kind == "subscribe":
+        if kind in ("subscribe", "ssubscribe"):
             await self._confirm(link, channel)
         elif kind == "unsubscribe":
             if not any(self._keys.channel(c) == channel for c in self._codes):
                 # a confirmation of SUBSCRIBE may have arrived after unsubscribe()
                 self._confirmed.discard(channel)
-        elif kind == "message":
+        elif kind == "sunsubscribe":
+            self._confirmed.discard(channel)
+            code = self._keys.code_of(channel)
+            if code in self._codes and self._on_lost is not None:
+                self._on_lost(code)  # unasked: the node no longer serves the channel's slot
+        elif kind in ("message", "smessage"):
             self._on_message(channel, msg.get("data"))
 
     async def _confirm(self, link: _Link, channel: str) -> None:
@@ -283,8 +326,11 @@ class Subscriber:
         if self._ready is not None:
             self._ready.set()
         # codes subscribed while the batch was in flight
-        missing = [self._keys.channel(c) for c in self._codes - link.batch]
-        if missing:
+        missing = [self._keys.channel(c) for c in sorted(self._codes - link.batch)]
+        if missing and self._sharded:
+            for channel in missing:
+                await link.pubsub.ssubscribe(channel)
+        elif missing:
             await link.pubsub.subscribe(*missing)
         # every code of the batch may have missed events while it was not subscribed (on the
         # first connection the batch is normally empty)
@@ -307,6 +353,12 @@ class Subscriber:
             log.warning("redis store: ignoring a malformed event on %s", channel)
             return
         self._enqueue(event)
+
+    def resync(self, code: str) -> None:
+        """Queue a resync of ``code`` behind the events already received (a session moved to
+        this subscriber after it may have missed events)."""
+        if self._events is not None and code in self._codes:
+            self._enqueue(code)
 
     def _enqueue(self, item: Item) -> None:
         if self._events is None:

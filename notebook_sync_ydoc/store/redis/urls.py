@@ -53,3 +53,19 @@ def scrub(text: str, secrets: list[str] | tuple[str, ...]) -> str:
     for secret in secrets:
         text = text.replace(secret, "***")
     return text
+
+
+class Redactor:
+    """A URL shown without its password, and error texts cleaned of it."""
+
+    def __init__(self, url: str, shown: str | None = None) -> None:
+        self.redacted_url = redact_url(url) if shown is None else shown
+        self._secrets = tuple(secrets_of(url))
+
+    def clean(self, exc: BaseException | str) -> str:
+        """The text of ``exc`` with the password replaced by ``***``."""
+        return scrub(str(exc), self._secrets)
+
+    def describe(self, exc: BaseException) -> str:
+        """``"<ExceptionType>: <cleaned message>"``."""
+        return f"{type(exc).__name__}: {self.clean(exc)}"

@@ -1,11 +1,42 @@
 -- prelude.lua: helpers prepended (at load time, by scripts.py) to every session script.
 -- Every session script gets the same first KEYS and ARGV:
 --   KEYS[1] session hash, KEYS[2] seq, KEYS[3] cells index, KEYS[4] students,
---   KEYS[5] presence, KEYS[6] the cell's or student's key (when the script has one)
+--   KEYS[5] presence, KEYS[6] the cell's or student's key (when the script has one), then the
+--   member keys: the pending_update key of every cell of the index, then the key of every
+--   student, as the caller knows them (every key a script touches is in KEYS)
 --   ARGV[1] active ttl ms, ARGV[2] ended ttl ms, ARGV[3] pending_update key prefix (with code),
---   ARGV[4] student key prefix (with code), ARGV[5] channel, ARGV[6] origin server id
--- refresh() builds per-cell and per-student key names from ARGV[3]/ARGV[4] and the index (not
--- passed in KEYS); they carry the session's hash tag, so they hash to the same cluster slot.
+--   ARGV[4] student key prefix (with code), ARGV[5] channel, ARGV[6] origin server id,
+--   ARGV[7] '1' to SPUBLISH (Redis Cluster) or '0' to PUBLISH, ARGV[8] how many KEYS come
+--   before the member keys (5 or 6), ARGV[9] how many of the member keys are cells'
+-- stale() checks that the member keys include the key of every cell of the index and of every
+-- student (ARGV[3]/ARGV[4] only build names to compare with KEYS, never to access a key; a
+-- member key of a cell or student that is gone is allowed, and left alone); when one is
+-- missing the script writes nothing and returns {'stale', cell ids, student ids}, and the
+-- caller runs it again with the right keys. refresh() touches KEYS[1..ARGV[8]] and the member
+-- keys stale() found current.
+
+local current = {}  -- member keys (of KEYS) that are the session's cells and students
+
+local function stale()
+  local first, ncells = tonumber(ARGV[8]) + 1, tonumber(ARGV[9])
+  local declared = {}
+  for i = first, #KEYS do
+    if i < first + ncells then declared[KEYS[i]] = 'c' else declared[KEYS[i]] = 's' end
+  end
+  local cells = redis.call('HKEYS', KEYS[3])
+  local students = redis.call('ZRANGE', KEYS[4], 0, -1)
+  for _, c in ipairs(cells) do
+    local key = ARGV[3] .. c
+    if declared[key] ~= 'c' then return {'stale', cells, students} end
+    current[key] = true
+  end
+  for _, s in ipairs(students) do
+    local key = ARGV[4] .. s
+    if declared[key] ~= 's' then return {'stale', cells, students} end
+    current[key] = true
+  end
+  return nil
+end
 
 local function ttl_ms()
   if redis.call('HGET', KEYS[1], 'status') == 'ended' then return tonumber(ARGV[2]) end
@@ -13,18 +44,20 @@ local function ttl_ms()
 end
 
 local function refresh(ms)
-  for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ms) end
-  for _, c in ipairs(redis.call('HKEYS', KEYS[3])) do
-    redis.call('PEXPIRE', ARGV[3] .. c, ms)
-  end
-  for _, s in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do
-    redis.call('PEXPIRE', ARGV[4] .. s, ms)
+  local fixed = tonumber(ARGV[8])
+  for i = 1, fixed do redis.call('PEXPIRE', KEYS[i], ms) end
+  for i = fixed + 1, #KEYS do
+    if current[KEYS[i]] then redis.call('PEXPIRE', KEYS[i], ms) end
   end
 end
 
 local function publish(ev)
   ev['origin'] = ARGV[6]
-  redis.call('PUBLISH', ARGV[5], cjson.encode(ev))
+  if ARGV[7] == '1' then
+    redis.call('SPUBLISH', ARGV[5], cjson.encode(ev))
+  else
+    redis.call('PUBLISH', ARGV[5], cjson.encode(ev))
+  end
 end
 
 local function writable()
