@@ -81,6 +81,24 @@ def env_flag(name: str, default: bool) -> bool:
     return value.strip().lower() not in FALSE_WORDS
 
 
+def stop_on_sigint(serverapp: Any, log: logging.Logger) -> None:
+    """Stop cleanly on SIGINT when nothing else handles it. JupyterHub stops a local
+    single-user server with SIGINT, and jupyter_server handles SIGINT only when it has a
+    terminal: without one, SIGINT breaks out of the event loop and no extension is stopped, so
+    this server's students stayed "online" on their teacher's roster. SIGINT then does what
+    SIGTERM does."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return  # jupyter_server's own handler (a terminal), or somebody else's
+    stop = getattr(serverapp, "_signal_stop", None)
+    if stop is None:
+        log.warning("notebook-sync: this jupyter_server has no _signal_stop: SIGINT kept")
+        return
+    try:
+        signal.signal(signal.SIGINT, stop)
+    except ValueError as exc:  # not the main thread (an embedded server)
+        log.warning("notebook-sync: SIGINT left as it was: %s", exc)
+
+
 class NotebookSyncExtensionApp(ExtensionApp):
     """Live classroom sync: teachers push cells, students pull and merge them when they choose."""
 
@@ -161,6 +179,13 @@ class NotebookSyncExtensionApp(ExtensionApp):
         0.1,
         help="Seconds before the first reconnect to Redis after the connection drops (doubling "
         "up to 5 s). After reconnecting, every subscribed session is caught up.",
+    ).tag(config=True)
+
+    presence_lifetime = Float(
+        30.0,
+        min=3.0,
+        help="Redis: seconds a student whose Jupyter server died (crashed, killed) still shows "
+        "online on the roster; each server's heartbeat runs every third of it.",
     ).tag(config=True)
 
     # Redis past one server (README "Redis Cluster and failover"): store/redis/modes.py
@@ -320,6 +345,7 @@ class NotebookSyncExtensionApp(ExtensionApp):
             ssl_ca_certs=self.redis_ssl_ca_certs or None,
             ssl_check_hostname=self.redis_ssl_check_hostname,
             reconnect_min=self.redis_reconnect_delay,
+            presence_lifetime=self.presence_lifetime,
             path=self.store_path,
             synchronous=str(self.store_synchronous).upper(),
             cluster=self.redis_cluster,
@@ -349,7 +375,7 @@ class NotebookSyncExtensionApp(ExtensionApp):
             raise ValueError("NotebookSyncExtensionApp.session_code_length must be at least 6")
         server_id = uuid.uuid4().hex[:12]
         self.route_package_logs()
-        self.stop_on_sigint()
+        stop_on_sigint(self.serverapp, self.log)
         self.engine, self.mode_reason = load_engine(self.use_ydoc, self.log)
         self.log.info("notebook-sync: %s", self.mode_reason)
         self.store = self.build_store(server_id)
@@ -378,23 +404,6 @@ class NotebookSyncExtensionApp(ExtensionApp):
         self.handlers.extend(
             routes(self.service, self.status, self.follow, self.follow_reason, self.send_queue_size)
         )
-
-    def stop_on_sigint(self) -> None:
-        """Stop cleanly on SIGINT when nothing else handles it. JupyterHub stops a local
-        single-user server with SIGINT, and jupyter_server handles SIGINT only when it has a
-        terminal: without one, SIGINT breaks out of the event loop and no extension is stopped,
-        so this server's students stayed "online" on their teacher's roster. SIGINT then does
-        what SIGTERM does."""
-        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-            return  # jupyter_server's own handler (a terminal), or somebody else's
-        stop = getattr(self.serverapp, "_signal_stop", None)
-        if stop is None:
-            self.log.warning("notebook-sync: this jupyter_server has no _signal_stop: SIGINT kept")
-            return
-        try:
-            signal.signal(signal.SIGINT, stop)
-        except ValueError as exc:  # not the main thread (an embedded server)
-            self.log.warning("notebook-sync: SIGINT left as it was: %s", exc)
 
     def shape_warnings(self, store: Store) -> list[str]:
         """What is wrong with this deployment's shape, said once at start and in status."""

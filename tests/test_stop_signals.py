@@ -4,6 +4,7 @@ their teacher's roster (on another server, through Redis) at once, not never."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from typing import Any
 
@@ -41,3 +42,26 @@ async def test_a_stopped_students_server_takes_them_offline(
     # well within the presence lifetime (30 s): the stop withdrew Ada's presence
     roster = await roster_where(teacher, lambda r: [s["online"] for s in r] == [False])
     assert [s["name"] for s in roster["students"]] == ["Ada"]
+
+
+async def test_a_crashed_students_server_takes_them_offline_when_presence_runs_out(
+    nbsync_server_factory: Any, redis_url: str, redis_prefix: str, connect: Any
+) -> None:
+    """kill -9: nothing is said at stop, so the teacher's server re-reads who is online (every
+    third of the presence lifetime) and tells the roster once the dead server's presence ran
+    out."""
+    shared = {"redis_url": redis_url, "key_prefix": redis_prefix, "presence_lifetime": 3.0}
+    teacher_server = nbsync_server_factory(**shared)
+    student_server = nbsync_server_factory(**shared)
+    teacher: TeacherClient = await connect(teacher_server, TeacherClient)
+    code = (await teacher.create_session("crash"))["session_code"]
+    student: StudentClient = await connect(student_server, StudentClient)
+    await student.join(code, name="Ada")
+    await roster_where(teacher, lambda r: [s["online"] for s in r] == [True])
+    loop = asyncio.get_running_loop()
+    killed = loop.time()
+    student_server.kill()
+    await roster_where(teacher, lambda r: [s["online"] for s in r] == [False])
+    took = loop.time() - killed
+    assert took < 3.0 + 1.0 + 2.0, took  # the lifetime, one recheck period, and some slack
+    print(f"\n[figures] a killed student's server: offline on the roster after {took:.1f} s")

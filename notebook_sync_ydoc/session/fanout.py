@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from ..protocol import messages
 from ..protocol.messages import encode
-from ..store import CellIndexEntry, StoreEvent
+from ..store import CellIndexEntry, StoreEvent, StoreUnavailable
 from .context import Context
 from .members import Member
 from .rooms import Room
@@ -57,6 +57,28 @@ class FanOut:
                     await listener.on_store_resync(resync)
             except Exception:
                 self.ctx.log.exception("notebook-sync: a store event listener failed")
+
+    # presence ---------------------------------------------------------------------------------
+    async def watch_presence(self, interval: float) -> None:
+        """Until cancelled: every ``interval``, re-read who is online in each session that has a
+        teacher here, and send the roster when that changed. A student whose server died goes
+        offline when its presence runs out, which no event says (a stopped server says so)."""
+        store = self.ctx.store
+        while True:
+            await asyncio.sleep(interval)  # a period, not a wait for anything
+            for room in list(self.ctx.rooms):
+                if not room.teachers:
+                    room.online = None
+                    continue
+                try:
+                    students = await store.list_students(room.code)
+                except StoreUnavailable as exc:
+                    self.ctx.log.warning("notebook-sync: presence recheck skipped: %s", exc)
+                    break  # the next round tries again
+                online = frozenset(s.student_id for s in students if s.online)
+                if room.online is not None and online != room.online:
+                    self.schedule_roster(room)
+                room.online = online
 
     # catch-up and roster ------------------------------------------------------------------------
     def catch_up(

@@ -21,6 +21,7 @@ class Room:
     teachers: set[Member] = field(default_factory=set)
     students: set[Member] = field(default_factory=set)
     roster_pending: bool = False
+    online: frozenset[str] | None = None  # who was online at the last presence recheck
     # The last record this server wrote per cell: a teacher's next push writes against its seq
     # with no read first (a stale entry fails the store's seq check, and the push re-reads).
     # Kept coherent by the session's events; gone with the room.

@@ -103,6 +103,10 @@ class SyncService:
             if not self._started:
                 await self.store.start()
                 self._started = True
+                if self.store.presence_recheck > 0:
+                    self.ctx.tasks.spawn(
+                        self.fanout.watch_presence(self.store.presence_recheck), "presence recheck"
+                    )
 
     async def ensure_started(self) -> None:
         if not self._started:

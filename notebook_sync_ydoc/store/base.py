@@ -180,6 +180,7 @@ class StoreSettings:
     ssl_ca_certs: str | None = None
     ssl_check_hostname: bool = True
     reconnect_min: float = 0.1  # seconds before the first reconnection attempt
+    presence_lifetime: float = 30.0  # Redis: how long a dead server's students stay online
     path: str = ""  # SQLite: the store file
     synchronous: str = "NORMAL"  # SQLite: "NORMAL" (survives kill -9) or "FULL" (+ power loss)
     # Redis Cluster: url names seed node(s) (comma-separated), cluster_nodes more (host:port)
@@ -202,6 +203,9 @@ class Store(abc.ABC):
 
     kind: str = "abstract"
     shared: bool = False  # whether other Jupyter servers see the same sessions (Redis)
+    # Seconds between re-reads of who is online, for students of other servers whose presence
+    # runs out with no event (their server died); 0: every change of presence is an event here.
+    presence_recheck: float = 0.0
 
     def __init__(self, *, server_id: str, ttl: StoreTTL | None = None) -> None:
         self.server_id = server_id

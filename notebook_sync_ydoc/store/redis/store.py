@@ -114,6 +114,7 @@ class RedisStore(Store):
             interval=presence_interval,
             lifetime=presence_lifetime,
         )
+        self.presence_recheck = presence_interval
 
     @classmethod
     def from_settings(cls, settings: StoreSettings) -> RedisStore:
@@ -127,6 +128,8 @@ class RedisStore(Store):
             ssl_ca_certs=settings.ssl_ca_certs,
             ssl_check_hostname=settings.ssl_check_hostname,
             reconnect_min=settings.reconnect_min,
+            presence_lifetime=settings.presence_lifetime,
+            presence_interval=settings.presence_lifetime / 3,
             mode=RedisMode.build(
                 cluster=settings.cluster,
                 cluster_nodes=settings.cluster_nodes,
