@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from notebook_sync_ydoc.clients import SyncConnection
+from notebook_sync_ydoc.store import Store
 from notebook_sync_ydoc.testing import JupyterServerProcess
 
 pytest_plugins = ["redis_fixtures"]
@@ -62,3 +63,23 @@ async def connect() -> AsyncIterator[Connector]:
     for client in opened:
         if not client.closed.is_set():
             await client.close()
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Iterator[dict[str, float]]:
+    """Timings and counts a test measured; printed (run with -s) and attached to the report."""
+    found: dict[str, float] = {}
+    yield found
+    for name, value in found.items():
+        request.node.user_properties.append((name, value))
+        print(f"\nFIGURE {request.node.name}: {name} = {value:.3f}")
+
+
+@pytest.fixture
+async def stores() -> AsyncIterator[list[Store]]:
+    """Stores a test makes by hand (appended to the list): each stopped at the end (stopping
+    twice, or with a dead Redis, is harmless)."""
+    made: list[Store] = []
+    yield made
+    for store in made:
+        await store.stop()

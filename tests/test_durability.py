@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,15 +50,6 @@ class Ledger:
     pulled: dict[str, dict[str, int]] = field(default_factory=dict)  # student -> cell -> seq
     pulling: dict[str, str | None] = field(default_factory=dict)  # student -> cell in flight
     pulls_acked: int = 0
-
-
-@pytest.fixture
-def figures(request: pytest.FixtureRequest) -> Iterator[dict[str, float]]:
-    found: dict[str, float] = {}
-    yield found
-    for name, value in found.items():
-        request.node.user_properties.append((name, value))
-        print(f"\nFIGURE {request.node.name}: {name} = {value:.3f}")
 
 
 async def teacher_stream(teacher: TeacherClient, ledger: Ledger, rng: random.Random) -> None:

@@ -60,24 +60,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterPr
         made.stop()
 
 
-@pytest.fixture
-def figures(request: pytest.FixtureRequest) -> Iterator[dict[str, float]]:
-    """Timings and counts a test measured; printed (run with -s) and attached to the report."""
-    found: dict[str, float] = {}
-    yield found
-    for name, value in found.items():
-        request.node.user_properties.append((name, value))
-        print(f"\nFIGURE {request.node.name}: {name} = {value:.3f}")
-
-
-@pytest.fixture
-async def stores() -> AsyncIterator[list[RedisStore]]:
-    made: list[RedisStore] = []
-    yield made
-    for store in made:
-        await store.stop()
-
-
 def cluster_store(
     made: list[RedisStore], cluster: RedisClusterProcesses, prefix: str, **kw: Any
 ) -> RedisStore:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -36,23 +36,6 @@ def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelGrou
         yield group
     finally:
         group.stop()
-
-
-@pytest.fixture
-def figures(request: pytest.FixtureRequest) -> Iterator[dict[str, float]]:
-    found: dict[str, float] = {}
-    yield found
-    for name, value in found.items():
-        request.node.user_properties.append((name, value))
-        print(f"\nFIGURE {request.node.name}: {name} = {value:.3f}")
-
-
-@pytest.fixture
-async def stores() -> AsyncIterator[list[RedisStore]]:
-    made: list[RedisStore] = []
-    yield made
-    for store in made:
-        await store.stop()
 
 
 def sentinel_store(

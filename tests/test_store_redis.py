@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import pytest
@@ -31,16 +31,6 @@ pytestmark = pytest.mark.redis
 
 def _s(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
-
-
-@pytest.fixture
-def figures(request: pytest.FixtureRequest) -> Iterator[dict[str, float]]:
-    """Timings a fault test measured; printed (run with -s) and attached to the report."""
-    found: dict[str, float] = {}
-    yield found
-    for name, value in found.items():
-        request.node.user_properties.append((name, value))
-        print(f"\nFIGURE {request.node.name}: {name} = {value:.3f}")
 
 
 async def _delete_prefix(url: str, prefix: str) -> None:
@@ -75,15 +65,6 @@ class TestRedisStoreContract(StoreContract):
 # ---------------------------------------------------------------------------------------------
 # Redis-only behaviour
 # ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def stores() -> AsyncIterator[list[RedisStore]]:
-    """Stores a test makes by hand; stopped at the end (stop() tolerates a dead Redis)."""
-    made: list[RedisStore] = []
-    yield made
-    for store in made:
-        await store.stop()
 
 
 def _started(made: list[RedisStore], url: str, prefix: str, **kw: Any) -> RedisStore:

@@ -10,7 +10,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -71,25 +71,6 @@ class TestSQLiteStoreFullContract(TestSQLiteStoreContract):
 # ---------------------------------------------------------------------------------------------
 # SQLite-only behaviour
 # ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def figures(request: pytest.FixtureRequest) -> Iterator[dict[str, float]]:
-    """Timings a test measured; printed (run with -s) and attached to the report."""
-    found: dict[str, float] = {}
-    yield found
-    for name, value in found.items():
-        request.node.user_properties.append((name, value))
-        print(f"\nFIGURE {request.node.name}: {name} = {value:.3f}")
-
-
-@pytest.fixture
-async def stores() -> AsyncIterator[list[SQLiteStore]]:
-    """Stores a test makes; each stopped at the end (stopping twice is harmless)."""
-    made: list[SQLiteStore] = []
-    yield made
-    for store in made:
-        await store.stop()
 
 
 async def opened(stores: list[SQLiteStore], path: Path, **kw: Any) -> SQLiteStore:

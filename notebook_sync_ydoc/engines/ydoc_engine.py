@@ -113,7 +113,9 @@ class YDocEngine:
     def pull(self, request: PullInput) -> MergeOutcome:
         """The pull rules (:func:`..merge.plan_pull`) plus the CRDT update from the base state."""
         plan = plan_pull(request)
-        if plan.status in ("no_update", "conflict") or not plan.text_changed:
+        if plan.status in ("no_update", "conflict") or not (
+            plan.text_changed and request.with_update
+        ):
             return plan.outcome()
         return plan.outcome(self._update(request, plan))
 

@@ -54,6 +54,9 @@ class PullInput:
     # leave them out.
     theirs_seq: int | None = None
     pulled_seq: int | None = None
+    # False: the caller sends no CRDT update (a preview, a delta-pull reply), so the YDoc
+    # engine builds none
+    with_update: bool = True
 
 
 @dataclass(frozen=True)

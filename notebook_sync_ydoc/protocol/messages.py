@@ -260,13 +260,11 @@ def cell_content_delta(cell: CellRecord, outcome: MergeOutcome, delta: str) -> P
     }
 
 
-def cell_content_full(
-    cell: CellRecord, outcome: MergeOutcome, update: str | None, reason: str
-) -> Payload:
+def cell_content_full(cell: CellRecord, outcome: MergeOutcome, reason: str) -> Payload:
     """A delta-pull client's answer when the server cannot send a delta: the full reply, why
     (``full_reason``), and the teacher's text where ``content.source`` is not it (merged,
     kept), for the client to hold as its next base."""
-    out = cell_content_update(cell, outcome, update)
+    out = cell_content_update(cell, outcome)  # no CRDT update: the client holds no state
     out.update(delta=False, full_reason=reason)
     if outcome.status in ("merged", "kept"):
         out["theirs"] = cell.source

@@ -128,6 +128,8 @@ class StudentActions:
             strategy=strategy,
             theirs_seq=cell.seq,
             pulled_seq=pulled.seq if pulled else None,
+            # only the reply of a pull without base_seq (clients before delta pulls) carries it
+            with_update=message.type == "request_sync" and "base_seq" not in message.data,
         )
         return code, cell, student, ctx.engine.pull(request)
 
@@ -185,7 +187,7 @@ class StudentActions:
             if delta is not None:
                 return msg.cell_content_delta(cell, outcome, base64.b64encode(delta).decode())
             reason = "delta pulls need YDoc mode; this server runs the JSON fallback"
-        return msg.cell_content_full(cell, outcome, None, reason)
+        return msg.cell_content_full(cell, outcome, reason)
 
     async def preview(self, member: Member, message: Message) -> None:
         _code, cell, _student, outcome = await self._pull_outcome(member, message)
