@@ -20,7 +20,9 @@ import pytest
 from notebook_sync_ydoc.store.base import (
     CellIndexEntry,
     CellWrite,
+    HelpRequest,
     PulledCell,
+    PullMark,
     SeqConflict,
     SessionGone,
     SessionRecord,
@@ -94,6 +96,10 @@ class Recorder:
 
     def of(self, code: str) -> list[StoreEvent]:
         return [e for e in self.events if e.code == code]
+
+
+async def _gone(store: Store, code: str) -> bool:
+    return await store.get_session(code) is None
 
 
 class StoreContract:
@@ -454,6 +460,87 @@ class StoreContract:
         assert await store.get_student(code, "nobody") is None
         with pytest.raises(StoreError):
             await store.record_pull(code, "nobody", "cell-a", PulledCell(1, "x"))
+
+    # help requests and pull marks --------------------------------------------------------------
+    async def test_pull_marks(self, store: Store, code: str) -> None:
+        await store.put_student(code, StudentRecord("s1", "alice", "Alice", joined=10.0))
+        await store.mark_pull(code, "s1", "a", PullMark("conflict", 3, 100.0))
+        await store.mark_pull(code, "s1", "b", PullMark("kept", 4, 101.0))
+        await store.mark_pull(code, "s1", "a", PullMark("kept", 5, 102.0))  # replaces
+        await store.record_pull(code, "s1", "a", PulledCell(5, "x"))  # marks untouched
+        got = await store.get_student(code, "s1")
+        assert got is not None
+        assert got.marks == {"a": PullMark("kept", 5, 102.0), "b": PullMark("kept", 4, 101.0)}
+        (listed,) = await store.list_students(code)
+        assert listed.marks == got.marks and listed.pulled == got.pulled
+        with pytest.raises(StoreError):
+            await store.mark_pull(code, "nobody", "a", PullMark("kept", 1))
+        with pytest.raises(SessionGone):
+            await store.mark_pull(new_code(), "s1", "a", PullMark("kept", 1))
+
+    async def test_help_requests(self, store: Store, code: str) -> None:
+        rec = Recorder().attach(store)
+        await store.subscribe(code)
+        await store.put_student(code, StudentRecord("s1", "alice", "Alice", joined=10.0))
+        await store.put_student(code, StudentRecord("s2", "", "Bob", joined=11.0))
+        first = HelpRequest("s1", "a", "r1", "Alice", "alice", "why?", "x = 1\n", opened=5.0)
+        assert await store.put_help(code, first) is True
+        second = HelpRequest("s2", "a", "r2", "Bob", "", "", "é ünïcode 😀", opened=3.0)
+        assert await store.put_help(code, second) is True
+        third = HelpRequest("s1", "b", "r3", "Alice", "alice", "", "", opened=7.0)
+        assert await store.put_help(code, third) is True
+        assert await store.get_help(code, "s1", "a") == first
+        assert await store.get_help(code, "s1", "zz") is None
+        assert [r.request_id for r in await store.list_help(code)] == ["r2", "r1", "r3"]
+        assert [r.request_id for r in await store.list_help(code, "s1")] == ["r1", "r3"]
+        assert await store.list_help(code, "nobody") == []
+        # an answer written against the request it answers; a stale id writes nothing
+        answered = HelpRequest(
+            "s1", "a", "r1", "Alice", "alice", "why?", "x = 1\n", opened=5.0, resolved=True,
+            answer_note="see line 2", suggestion="x = 2\n", answers=1, answered=9.0,
+        )  # fmt: skip
+        assert await store.put_help(code, answered, expect_id="r1") is True
+        assert await store.put_help(code, first, expect_id="other") is False
+        assert await store.put_help(code, HelpRequest("s2", "q", "r9", "", "", "", "", 1.0),
+                                    expect_id="r9") is False  # fmt: skip
+        assert await store.get_help(code, "s1", "a") == answered
+        # delete: by id or any; a missing one is False
+        assert await store.delete_help(code, "s1", "a", expect_id="nope") is False
+        assert await store.delete_help(code, "s1", "a", expect_id="r1") is True
+        assert await store.delete_help(code, "s1", "a") is False
+        assert await store.delete_help(code, "s2", "a") is True
+        assert [r.request_id for r in await store.list_help(code)] == ["r3"]
+        # every write published "help" with who and which cell, never content
+        await wait_until(lambda: len(rec.of(code)) == 6, what="help events")
+        events = rec.of(code)
+        assert all(e.type == "help" and e.cell_id is None for e in events)
+        assert [(e.student_id, e.help_cell) for e in events] == [
+            ("s1", "a"), ("s2", "a"), ("s1", "b"), ("s1", "a"), ("s1", "a"), ("s2", "a")
+        ]  # fmt: skip
+        assert all(set(e.to_dict()) <= {"type", "seq", "origin", "student_id", "help_cell"}
+                   for e in events)  # fmt: skip
+        # unknown student, missing or ended session
+        with pytest.raises(StoreError):
+            await store.put_help(code, HelpRequest("nobody", "a", "r", "", "", "", "", 1.0))
+        with pytest.raises(SessionGone):
+            await store.put_help(new_code(), first)
+        await store.end_session(code, 2000.0)
+        with pytest.raises(SessionGone):
+            await store.put_help(code, first)
+        with pytest.raises(SessionGone):
+            await store.delete_help(code, "s1", "b")
+        assert [r.request_id for r in await store.list_help(code)] == ["r3"]  # still readable
+
+    async def test_help_expires_with_the_session(self, make_store: MakeStore) -> None:
+        store = await make_store(ttl=StoreTTL(active=0.3, ended=0.1))
+        code = new_code()
+        await store.create_session(session(code))
+        await store.put_student(code, StudentRecord("s1", "u", "N", 1.0))
+        await store.put_help(code, HelpRequest("s1", "a", "r1", "N", "u", "", "x", 1.0))
+        await store.mark_pull(code, "s1", "a", PullMark("conflict", 1, 1.0))
+        await wait_until(lambda: _gone(store, code), timeout=5, what="expiry")
+        assert await store.list_help(code) == []
+        assert await store.get_help(code, "s1", "a") is None
 
     async def test_put_student_with_pulled_state(self, store: Store, code: str) -> None:
         pulled = {"a": PulledCell(2, "src", b"\x00\x01")}

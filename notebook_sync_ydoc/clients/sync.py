@@ -155,10 +155,30 @@ class TeacherClient(SyncConnection):
     session_code: str | None = None
     teacher_key: str | None = None
     roster: list[dict[str, Any]] | None = None
+    progress_matrix: dict[str, Any] | None = None  # the last progress_snapshot/_update
+
+    def __init__(self, ws: WebSocketClientConnection, timeout: float = DEFAULT_TIMEOUT) -> None:
+        # the help queue as the server last said: (student_id, cell_id) -> open request
+        self.help_requests: dict[tuple[str, str], dict[str, Any]] = {}
+        super().__init__(ws, timeout)
 
     def on_message(self, message: dict[str, Any]) -> None:
-        if message.get("type") == "roster_update":
+        mtype = message.get("type")
+        if mtype == "roster_update":
             self.roster = message.get("students", [])
+        elif mtype == "help_queue":
+            self.help_requests = {
+                (r["student_id"], r["cell_id"]): r for r in message.get("requests", [])
+            }
+        elif mtype == "help_update":
+            key = (str(message["student_id"]), str(message["cell_id"]))
+            request = message.get("request")
+            if request is None or request.get("resolved"):
+                self.help_requests.pop(key, None)
+            else:
+                self.help_requests[key] = request
+        elif mtype in ("progress_snapshot", "progress_update"):
+            self.progress_matrix = message
 
     async def create_session(self, title: str = "") -> dict[str, Any]:
         reply = await self.request("create_session", title=title)
@@ -203,6 +223,36 @@ class TeacherClient(SyncConnection):
     async def end_session(self) -> dict[str, Any]:
         return await self.request("end_session")
 
+    # help requests and progress --------------------------------------------------------------
+    async def help_answer(
+        self,
+        student_id: str,
+        cell_id: str,
+        *,
+        note: str | None = None,
+        source: str | None = None,
+        resolve: bool = False,
+    ) -> dict[str, Any]:
+        """Answer a help request (a note, a suggested source for that student alone, and/or
+        resolve it); the reply is the request's ``help_update``."""
+        fields: dict[str, Any] = {"student_id": student_id, "cell_id": cell_id}
+        if note is not None:
+            fields["note"] = note
+        if source is not None:
+            fields["source"] = source
+        if resolve:
+            fields["resolve"] = True
+        return await self.request("help_answer", **fields)
+
+    async def help_list(self) -> list[dict[str, Any]]:
+        """The open help requests, oldest first."""
+        reply = await self.request("help_list")
+        return list(reply["requests"])
+
+    async def progress(self) -> dict[str, Any]:
+        """The progress matrix; ``progress_update`` messages follow as it changes."""
+        return await self.request("progress")
+
 
 @dataclass
 class TeacherCell:
@@ -234,12 +284,21 @@ class StudentClient(SyncConnection):
         self.bases: dict[str, tuple[int, str]] = {}
         self.seen: set[tuple[str, int]] = set()  # (cell_id, seq) de-duplication
         self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        # the teacher's private suggestions announced and not pulled: cell id -> seq
+        self.suggestions: dict[str, int] = {}
+        self.answers: dict[str, dict[str, Any]] = {}  # cell id -> the last help_answered
         super().__init__(ws, timeout)
 
     # bookkeeping of notifications ----------------------------------------------------------------
     def on_message(self, message: dict[str, Any]) -> None:
         mtype = message.get("type")
-        if mtype == "update_available":
+        if mtype == "update_available" and message.get("private"):
+            cell_id, seq = str(message["cell_id"]), int(message["seq"])
+            self.suggestions[cell_id] = max(self.suggestions.get(cell_id, 0), seq)
+            self.updates.put_nowait(message)
+        elif mtype == "help_answered":
+            self.answers[str(message["cell_id"])] = message
+        elif mtype == "update_available":
             cell_id, seq = str(message["cell_id"]), int(message["seq"])
             if (cell_id, seq) in self.seen:
                 return
@@ -428,6 +487,50 @@ class StudentClient(SyncConnection):
 
     async def preview(self, cell_id: str) -> dict[str, Any]:
         fields: dict[str, Any] = {"cell_id": cell_id}
+        local = self.source(cell_id)
+        if local is not None:
+            fields["local_source"] = local
+        return await self.request("preview", **fields)
+
+    # help requests -----------------------------------------------------------------------------
+    async def ask_help(self, cell_id: str, note: str = "") -> dict[str, Any]:
+        """Ask the teacher for help on a cell, sending this notebook's text of it."""
+        fields: dict[str, Any] = {"cell_id": cell_id, "local_source": self.source(cell_id) or ""}
+        if note:
+            fields["note"] = note
+        return await self.request("help_request", **fields)
+
+    async def withdraw_help(self, cell_id: str) -> dict[str, Any]:
+        return await self.request("help_withdraw", cell_id=cell_id)
+
+    async def wait_for_suggestion(self, cell_id: str, timeout: float | None = None) -> int:
+        """Wait until the teacher's private suggestion for ``cell_id`` is announced; its seq."""
+        deadline = asyncio.get_running_loop().time() + (timeout or self.timeout)
+        while cell_id not in self.suggestions:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"no suggestion for {cell_id} announced")
+            await asyncio.wait_for(self.updates.get(), remaining)
+        return self.suggestions[cell_id]
+
+    async def pull_suggestion(self, cell_id: str, strategy: str | None = None) -> dict[str, Any]:
+        """Pull the teacher's suggestion (merged with this notebook's text, the base being the
+        text sent with the request) and apply it; a conflict changes nothing."""
+        fields: dict[str, Any] = {"cell_id": cell_id, "source": "suggestion"}
+        local = self.source(cell_id)
+        if local is not None:
+            fields["local_source"] = local
+        if strategy is not None:
+            fields["strategy"] = strategy
+        reply = await self.request("request_sync", **fields)
+        if reply["status"] != "conflict":
+            self.suggestions.pop(cell_id, None)
+            if reply["status"] != "kept":
+                self._apply(reply)
+        return reply
+
+    async def preview_suggestion(self, cell_id: str) -> dict[str, Any]:
+        fields: dict[str, Any] = {"cell_id": cell_id, "source": "suggestion"}
         local = self.source(cell_id)
         if local is not None:
             fields["local_source"] = local

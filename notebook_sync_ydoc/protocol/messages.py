@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..merge import ConflictHunk, MergeOutcome, text_check
-from ..store import CellIndexEntry, CellRecord, StudentRecord
+from ..store import CellIndexEntry, CellRecord, HelpRequest, StudentRecord
 from .screening import scrub
 
 __all__ = [
@@ -27,7 +27,15 @@ __all__ = [
     "cell_removed",
     "encode",
     "error_message",
+    "help_ack",
+    "help_answered",
+    "help_queue",
+    "help_request_info",
+    "help_update",
     "pong",
+    "private_content",
+    "private_update_available",
+    "progress_matrix",
     "push_ack",
     "reply_to",
     "roster_update",
@@ -292,3 +300,139 @@ def session_left(code: str) -> Payload:
 
 def pong() -> Payload:
     return {"type": "pong"}
+
+
+# help requests and progress (docs/architecture.md, "Help and progress") ------------------------
+def _answer(r: HelpRequest) -> Payload | None:
+    if r.answers == 0:
+        return None
+    return {
+        "note": r.answer_note,
+        "has_suggestion": r.suggestion is not None,
+        "seq": r.answers,
+        "answered": r.answered,
+    }
+
+
+def help_request_info(r: HelpRequest) -> Payload:
+    """A request as the session's teacher sees it (never sent to anyone else)."""
+    return {
+        "student_id": r.student_id,
+        "name": r.name,
+        "user": r.identity,
+        "cell_id": r.cell_id,
+        "note": r.note,
+        "source": r.source,
+        "opened": r.opened,
+        "resolved": r.resolved,
+        "answer": _answer(r),
+    }
+
+
+def help_update(student_id: str, cell_id: str, request: HelpRequest | None) -> Payload:
+    """To the teacher: a request opened, answered, resolved (``request``), or withdrawn
+    (``request`` null)."""
+    return {
+        "type": "help_update",
+        "student_id": student_id,
+        "cell_id": cell_id,
+        "request": help_request_info(request) if request is not None else None,
+    }
+
+
+def help_queue(code: str, requests: Iterable[HelpRequest]) -> Payload:
+    """To the teacher: the open (not resolved) requests, oldest first."""
+    return {
+        "type": "help_queue",
+        "session_code": code,
+        "requests": [help_request_info(r) for r in requests],
+    }
+
+
+def help_ack(cell_id: str, request: HelpRequest | None) -> Payload:
+    """To the student: their request as stored (``request`` null: withdrawn)."""
+    out: Payload = {"type": "help_ack", "cell_id": cell_id, "withdrawn": request is None}
+    if request is not None:
+        out["request"] = {
+            "note": request.note,
+            "opened": request.opened,
+            "resolved": request.resolved,
+            "answer": _answer(request),
+        }
+    return out
+
+
+def help_answered(r: HelpRequest) -> Payload:
+    """To the student who asked: the teacher's answer (and whether it carries a suggestion,
+    announced as a private ``update_available``) and the resolution."""
+    return {
+        "type": "help_answered",
+        "cell_id": r.cell_id,
+        "note": r.answer_note,
+        "has_suggestion": r.suggestion is not None,
+        "resolved": r.resolved,
+        "seq": r.answers,
+        "answered": r.answered,
+    }
+
+
+def private_update_available(
+    code: str, r: HelpRequest, entry: CellIndexEntry | None, timestamp: float
+) -> Payload:
+    """To the student who asked: the teacher's suggestion for that cell, for them alone (pull
+    or preview it with ``source: "suggestion"``). ``seq`` counts the request's suggestions: clients
+    de-duplicate private updates by (cell_id, seq) apart from the shared ones."""
+    out: Payload = {
+        "type": "update_available",
+        "session_code": code,
+        "cell_id": r.cell_id,
+        "seq": r.suggestion_seq,
+        "private": True,
+        "timestamp": timestamp,
+    }
+    if entry is not None:
+        out.update(cell_type=entry.cell_type, index=entry.index)
+    return out
+
+
+def private_content(update: Payload) -> Payload:
+    """A ``cell_content_update`` or ``cell_preview`` of a suggestion: marked private."""
+    update["private"] = True
+    return update
+
+
+def progress_matrix(
+    kind: str,
+    code: str,
+    cells: Iterable[CellIndexEntry],
+    students: Iterable[StudentRecord],
+    status: Mapping[tuple[str, str], str],
+    help_open: Iterable[tuple[str, str]],
+) -> Payload:
+    """``progress_snapshot`` (the reply to ``progress``) or ``progress_update`` (``kind``):
+    per student and cell the last pull status (``up_to_date``, ``behind``, ``conflict``,
+    ``kept_mine``, ``never_pulled``), the seq pulled and whether a help request is open."""
+    order = [e.cell_id for e in cells]
+    asking = set(help_open)
+    return {
+        "type": kind,
+        "session_code": code,
+        "cells": order,
+        "students": [
+            {
+                "student_id": s.student_id,
+                "name": s.name,
+                "user": s.identity,
+                "online": s.online,
+                "cells": {
+                    cid: {
+                        "status": status[(s.student_id, cid)],
+                        "pulled_seq": s.pulled[cid].seq if cid in s.pulled else 0,
+                        "help": (s.student_id, cid) in asking,
+                    }
+                    for cid in order
+                },
+            }
+            for s in students
+        ],
+    }

@@ -14,7 +14,9 @@ from ..protocol import messages
 from ..protocol.messages import encode
 from ..store import CellIndexEntry, StoreEvent, StoreUnavailable
 from .context import Context
+from .help_feed import HelpFeed
 from .members import Member
+from .progress import ProgressFeed
 from .rooms import Room
 
 __all__ = ["FanOut", "StoreListener"]
@@ -37,6 +39,8 @@ class FanOut:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._listeners: list[StoreListener] = []
+        self.progress = ProgressFeed(ctx)
+        self.help = HelpFeed(ctx, self.progress)
 
     # listeners ----------------------------------------------------------------------------------
     def add_listener(self, listener: StoreListener) -> Callable[[], None]:
@@ -141,6 +145,10 @@ class FanOut:
         room = self.ctx.rooms.get(event.code)
         if room is None:
             return
+        if event.type == "help":  # private: the teachers and that student only
+            await self.help.on_event(room, event)
+            return
+        self.progress.schedule(room.code)
         if event.type == "roster":
             self.schedule_roster(room)
             return
@@ -218,3 +226,4 @@ class FanOut:
                 continue
             self.catch_up(member, entries)
         self.schedule_roster(room)
+        await self.help.resync(room)

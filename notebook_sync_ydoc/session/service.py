@@ -22,6 +22,7 @@ from ..store import SessionGone, Store, StoreUnavailable
 from .access import Access
 from .context import Context, ServiceConfig
 from .fanout import FanOut, StoreListener
+from .help import HelpActions
 from .limits import ConnectionBudget
 from .members import Member, Peer
 from .rooms import RoomRegistry
@@ -34,6 +35,17 @@ STOP_GRACE_SECONDS = 5.0  # how long a stopping server tries to take its student
 __all__ = ["Member", "Peer", "ServiceConfig", "StoreListener", "SyncService"]
 
 Handler = Callable[[Member, Message], Awaitable[None]]
+
+
+def _then(handler: Handler, after: Callable[[Member], Awaitable[None]]) -> Handler:
+    """``handler``, then (when it succeeded) ``after`` for the same connection: what a
+    resumed teacher (the help queue) or a joined student (their answers) is sent next."""
+
+    async def both(member: Member, message: Message) -> None:
+        await handler(member, message)
+        await after(member)
+
+    return both
 
 
 class SyncService:
@@ -77,18 +89,25 @@ class SyncService:
         store.set_handlers(self.fanout.on_event, self.fanout.on_resync)
 
     def _route(self, teacher: TeacherActions) -> dict[str, Handler]:
-        student = StudentActions(self.ctx, self.fanout)
+        feed = self.fanout.help
+        helper = HelpActions(self.ctx, feed, self.fanout.progress)
+        student = StudentActions(self.ctx, self.fanout, helper)
         handlers: dict[str, Handler] = {
             "create_session": teacher.create_session,
-            "resume_session": teacher.resume_session,
+            "resume_session": _then(teacher.resume_session, feed.send_queue),
             "push_cell": teacher.push_cell,
             "toggle_sync": teacher.toggle_sync,
             "remove_cell": teacher.remove_cell,
             "end_session": teacher.end_session,
-            "join_session": student.join_session,
+            "join_session": _then(student.join_session, feed.catch_up_student),
             "request_sync": student.request_sync,
             "preview": student.preview,
             "leave_session": student.leave_session,
+            "help_request": helper.help_request,
+            "help_withdraw": helper.help_withdraw,
+            "help_answer": helper.help_answer,
+            "help_list": helper.help_list,
+            "progress": helper.progress_view,
             "ping": self._ping,
         }
         missing = self.validator.types ^ set(handlers)

@@ -10,10 +10,11 @@ from typing import Any
 from ..merge import MergeOutcome, PullInput, Strategy
 from ..protocol import Message, ProtocolError, as_text
 from ..protocol import messages as msg
-from ..store import CellRecord, PulledCell, SessionRecord, StudentRecord
+from ..store import CellRecord, MarkStatus, PulledCell, PullMark, SessionRecord, StudentRecord
 from .access import student_id_for
 from .context import Context
 from .fanout import FanOut
+from .help import HelpActions
 from .locks import KeyedLocks
 from .members import Member
 
@@ -21,9 +22,10 @@ __all__ = ["StudentActions"]
 
 
 class StudentActions:
-    def __init__(self, ctx: Context, fanout: FanOut) -> None:
+    def __init__(self, ctx: Context, fanout: FanOut, help_actions: HelpActions) -> None:
         self.ctx = ctx
         self.fanout = fanout
+        self.help = help_actions  # pulls and previews of a private suggestion
         # A student's pulls of one cell, one at a time on this server: two tabs pulling at the
         # same instant would otherwise both read the old base and both fast-forward (doubled
         # text in a collaborative notebook). The second now sees the first's pull: no_update.
@@ -136,7 +138,10 @@ class StudentActions:
     async def request_sync(self, member: Member, message: Message) -> None:
         key = (member.code, member.student_id, message.data.get("cell_id"))
         async with self._pulls.hold(key):
-            await self._request_sync(member, message)
+            if message.data.get("source") == "suggestion":
+                await self.help.suggestion(member, message, apply=True)
+            else:
+                await self._request_sync(member, message)
 
     async def _request_sync(self, member: Member, message: Message) -> None:
         ctx = self.ctx
@@ -147,12 +152,16 @@ class StudentActions:
             )
         if outcome.status == "conflict":
             ctx.counters["conflicts"] += 1
+            if await self._mark(code, student, cell, "conflict"):
+                await ctx.roster_changed(code)  # the progress view changed
             ctx.reply(member, message, msg.cell_content_update(cell, outcome))
             return
         base = student.pulled.get(cell.cell_id)
         reply = self._pull_reply(message, cell, base, outcome)
         pulled = PulledCell(seq=cell.seq, base_source=cell.source, base_state=cell.crdt_state)
         await ctx.store.record_pull(code, student.student_id, cell.cell_id, pulled)
+        if outcome.status == "kept":
+            await self._mark(code, student, cell, "kept")
         member.pulled[cell.cell_id] = cell.seq
         ctx.counters["pulls"] += 1
         ctx.reply(member, message, reply)
@@ -163,6 +172,18 @@ class StudentActions:
             other.pulled[cell.cell_id] = max(other.pulled.get(cell.cell_id, 0), cell.seq)
             other.send(msg.cell_pulled(cell.cell_id, cell.seq))
         await ctx.roster_changed(code)
+
+    async def _mark(
+        self, code: str, student: StudentRecord, cell: CellRecord, status: MarkStatus
+    ) -> bool:
+        """Keep how the pull ended for the progress view (unless already kept); whether a
+        mark was written."""
+        old = student.marks.get(cell.cell_id)
+        if old is not None and (old.status, old.seq) == (status, cell.seq):
+            return False
+        mark = PullMark(status, cell.seq, self.ctx.clock())
+        await self.ctx.store.mark_pull(code, student.student_id, cell.cell_id, mark)
+        return True
 
     def _pull_reply(
         self, message: Message, cell: CellRecord, base: PulledCell | None, outcome: MergeOutcome
@@ -190,6 +211,9 @@ class StudentActions:
         return msg.cell_content_full(cell, outcome, reason)
 
     async def preview(self, member: Member, message: Message) -> None:
+        if message.data.get("source") == "suggestion":
+            await self.help.suggestion(member, message, apply=False)
+            return
         _code, cell, _student, outcome = await self._pull_outcome(member, message)
         self.ctx.reply(member, message, msg.cell_preview(cell, outcome))
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 SessionStatus = Literal["active", "ended"]
-EventType = Literal["cell", "sync", "removed", "ended", "roster"]
+EventType = Literal["cell", "sync", "removed", "ended", "roster", "help"]
+MarkStatus = Literal["conflict", "kept"]
 
 
 class StoreError(Exception):
@@ -98,6 +99,17 @@ class PulledCell:
     base_state: bytes | None = None  # YDoc mode: the teacher's cell state that was pulled
 
 
+@dataclass(frozen=True)
+class PullMark:
+    """How a student's last pull of a cell that did not simply apply ended (the progress view):
+    ``conflict`` (shown, not resolved) or ``kept`` (strategy mine), for the cell's ``seq``. A
+    later pull of a newer seq makes it stale; nothing ever needs to clear it."""
+
+    status: MarkStatus
+    seq: int
+    at: float = 0.0
+
+
 @dataclass
 class StudentRecord:
     student_id: str  # derived from (jupyter identity, student key); never the key itself
@@ -106,6 +118,50 @@ class StudentRecord:
     joined: float = 0.0
     online: bool = False  # filled in by list_students/get_student from presence
     pulled: dict[str, PulledCell] = field(default_factory=dict)
+    marks: dict[str, PullMark] = field(default_factory=dict)  # cell id -> last mark
+
+
+@dataclass
+class HelpRequest:
+    """A student's help request on one cell (at most one per student and cell), with the
+    teacher's answer. Private: only the session's teacher and that student ever read it."""
+
+    student_id: str
+    cell_id: str
+    request_id: str  # new for every request: an answer names the request it answers
+    name: str  # the student's name and Jupyter identity when asking
+    identity: str
+    note: str
+    source: str  # the student's source when asking: the base of a suggestion's merge
+    opened: float
+    resolved: bool = False
+    answer_note: str | None = None
+    suggestion: str | None = None  # the teacher's suggested source, until pulled or dismissed
+    answers: int = 0  # how many answers so far
+    suggestion_seq: int = 0  # how many suggestions so far: the seq of the private update
+    answered: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sid": self.student_id, "cid": self.cell_id, "rid": self.request_id,
+            "name": self.name, "user": self.identity, "note": self.note, "src": self.source,
+            "opened": self.opened, "resolved": self.resolved, "anote": self.answer_note,
+            "sugg": self.suggestion, "answers": self.answers, "sseq": self.suggestion_seq,
+            "answered": self.answered,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> HelpRequest:
+        return cls(
+            student_id=str(d["sid"]), cell_id=str(d["cid"]), request_id=str(d["rid"]),
+            name=str(d.get("name", "")), identity=str(d.get("user", "")),
+            note=str(d.get("note", "")), source=str(d.get("src", "")),
+            opened=float(d.get("opened", 0.0)), resolved=bool(d.get("resolved", False)),
+            answer_note=None if d.get("anote") is None else str(d["anote"]),
+            suggestion=None if d.get("sugg") is None else str(d["sugg"]),
+            answers=int(d.get("answers", 0)), suggestion_seq=int(d.get("sseq", 0)),
+            answered=float(d.get("answered", 0.0)),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -121,10 +177,14 @@ class StoreEvent:
     # "cell" and "sync" events carry the cell's index entry, so receivers need no read
     index: int | None = None
     cell_type: str | None = None
+    # "help" events: whose request of which cell changed (never its content). Not ``cell_id``:
+    # listeners of cell events (the follow rooms) have nothing to do with it.
+    student_id: str | None = None
+    help_cell: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type, "seq": self.seq, "origin": self.origin}
-        for name in ("cell_id", "sync_allowed", "index", "cell_type"):
+        for name in ("cell_id", "sync_allowed", "index", "cell_type", "student_id", "help_cell"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -152,6 +212,8 @@ class StoreEvent:
             origin=str(data.get("origin", "")),
             index=int(data["index"]) if data.get("index") is not None else None,
             cell_type=data.get("cell_type"),
+            student_id=data.get("student_id"),
+            help_cell=data.get("help_cell"),
         )
 
 
@@ -330,6 +392,35 @@ class Store(abc.ABC):
         online while any of its connections on any live server is. A server that dies leaves
         no student online for longer than the presence lifetime. Going online in a missing
         session raises :class:`SessionGone`; going offline there is a no-op."""
+
+    @abc.abstractmethod
+    async def mark_pull(self, code: str, student_id: str, cell_id: str, mark: PullMark) -> None:
+        """Store how the student's last pull of a cell ended (replacing the cell's last mark).
+        Raises :class:`SessionGone` when the session does not exist and :class:`StoreError`
+        when the student was never put."""
+
+    # help requests ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def put_help(self, code: str, request: HelpRequest, expect_id: str | None = None) -> bool:
+        """Atomically write the student's request of that cell (replacing any) and publish
+        ``help`` (``student_id``, ``help_cell``; never content). ``expect_id``: only if the
+        stored request has that ``request_id`` (False, nothing written, otherwise).
+        Raises :class:`SessionGone` when the session does not exist or has ended and
+        :class:`StoreError` when the student was never put."""
+
+    @abc.abstractmethod
+    async def delete_help(
+        self, code: str, student_id: str, cell_id: str, expect_id: str | None = None
+    ) -> bool:
+        """Atomically delete the request and publish ``help``; False if there was none (or
+        not the one ``expect_id`` names). Raises :class:`SessionGone` as :meth:`put_help`."""
+
+    @abc.abstractmethod
+    async def get_help(self, code: str, student_id: str, cell_id: str) -> HelpRequest | None: ...
+
+    @abc.abstractmethod
+    async def list_help(self, code: str, student_id: str | None = None) -> list[HelpRequest]:
+        """The session's requests (of one student if given), oldest ``opened`` first."""
 
     @abc.abstractmethod
     async def count_sessions(self) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .base import CellRecord, PulledCell, SessionRecord, StudentRecord
+from .base import CellRecord, HelpRequest, PulledCell, PullMark, SessionRecord, StudentRecord
 
 
 @dataclass
@@ -26,6 +26,7 @@ class SessionState:
     students: dict[str, StudentRecord] = field(default_factory=dict)
     presence: set[tuple[str, str]] = field(default_factory=set)  # (student_id, conn_id)
     online: dict[str, int] = field(default_factory=dict)  # student_id -> connections in presence
+    help: dict[tuple[str, str], HelpRequest] = field(default_factory=dict)  # (student, cell)
 
 
 class Journal:
@@ -53,6 +54,14 @@ class Journal:
     def record_pull(
         self, code: str, student_id: str, cell_id: str, pulled: PulledCell, expires: float
     ) -> None: ...
+
+    def mark_pull(
+        self, code: str, student_id: str, cell_id: str, mark: PullMark, expires: float
+    ) -> None: ...
+
+    def put_help(self, code: str, request: HelpRequest, expires: float) -> None: ...
+
+    def delete_help(self, code: str, student_id: str, cell_id: str, expires: float) -> None: ...
 
     def drop_sessions(self, codes: list[str]) -> None:
         """Expired sessions, with everything of theirs."""

@@ -40,6 +40,7 @@ from .base import (
     StudentRecord,
 )
 from .dispatch import EventDispatcher
+from .embedded_help import EmbeddedHelp
 from .journal import Journal, SessionState
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def _cell_out(record: CellRecord) -> CellRecord:
     return replace(record, metadata=copy.deepcopy(record.metadata) if record.metadata else {})
 
 
-class MemoryStore(Store):
+class MemoryStore(EmbeddedHelp, Store):
     """The embedded store (kind ``"memory"``); see the module docstring."""
 
     kind = "memory"
@@ -156,6 +157,7 @@ class MemoryStore(Store):
             st,
             online=st.student_id in s.online,
             pulled={cid: replace(p) for cid, p in st.pulled.items()},
+            marks=dict(st.marks),  # PullMark is frozen
         )
 
     # events ----------------------------------------------------------------------------------
@@ -333,7 +335,7 @@ class MemoryStore(Store):
         old = s.students.get(student.student_id)
         if old is None:
             new = copy.deepcopy(student)
-            new.online = False
+            new.online, new.marks = False, {}
         else:
             new = replace(old, identity=student.identity, name=student.name, joined=student.joined)
         expires = self._deadline(s.record.status)

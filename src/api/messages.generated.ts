@@ -28,6 +28,12 @@ export type Source = string;
 
 export type CellMetadata = { [key: string]: unknown };
 
+/** Schema: pattern `^[0-9a-f]{24}$`. */
+export type StudentId = string;
+
+/** Schema: maxLength 500. */
+export type HelpNote = string;
+
 /** The `create_session` message. */
 export interface ICreateSessionMessage {
   type: 'create_session';
@@ -107,6 +113,11 @@ export interface IRequestSyncMessage {
   local_source?: string | string[] | null;
   strategy?: 'theirs' | 'mine';
   /**
+   * Pull (or preview) the teacher's private suggestion for this student (an answer to a help
+   * request) instead of the shared cell.
+   */
+  source?: 'teacher' | 'suggestion';
+  /**
    * Delta pulls: the seq of the text this client last pulled and still holds (null: none yet).
    * Its presence asks for the delta-pull reply.
    */
@@ -119,7 +130,80 @@ export interface IPreviewMessage {
   req_id?: ReqId;
   session_code?: SessionCode;
   cell_id: CellId;
+  /**
+   * Pull (or preview) the teacher's private suggestion for this student (an answer to a help
+   * request) instead of the shared cell.
+   */
+  source?: 'teacher' | 'suggestion';
   local_source?: string | string[] | null;
+}
+
+/**
+ * The `help_request` message.
+ *
+ * Student: ask the teacher for help on a teacher cell, sending the current source (one open
+ * request per student and cell; a new one replaces it). Reply help_ack.
+ */
+export interface IHelpRequestMessage {
+  type: 'help_request';
+  req_id?: ReqId;
+  session_code?: SessionCode;
+  cell_id: CellId;
+  note?: HelpNote;
+  local_source: string | string[];
+}
+
+/**
+ * The `help_withdraw` message.
+ *
+ * Student: withdraw the help request of a cell. Reply help_ack with withdrawn true.
+ */
+export interface IHelpWithdrawMessage {
+  type: 'help_withdraw';
+  req_id?: ReqId;
+  session_code?: SessionCode;
+  cell_id: CellId;
+}
+
+/**
+ * The `help_answer` message.
+ *
+ * Teacher: answer a student's help request with a note and/or a suggested source (a private
+ * update of that cell for that student alone), and/or mark it resolved. Reply help_update.
+ */
+export interface IHelpAnswerMessage {
+  type: 'help_answer';
+  req_id?: ReqId;
+  session_code?: SessionCode;
+  student_id: StudentId;
+  cell_id: CellId;
+  note?: HelpNote;
+  source?: string | string[];
+  resolve?: boolean;
+}
+
+/**
+ * The `help_list` message.
+ *
+ * Teacher: the open help requests, oldest first. Reply help_queue (also sent after
+ * resume_session).
+ */
+export interface IHelpListMessage {
+  type: 'help_list';
+  req_id?: ReqId;
+  session_code?: SessionCode;
+}
+
+/**
+ * The `progress` message.
+ *
+ * Teacher: the progress matrix (students x shared cells). Reply progress_snapshot; the
+ * connection then receives progress_update (coalesced) as it changes.
+ */
+export interface IProgressMessage {
+  type: 'progress';
+  req_id?: ReqId;
+  session_code?: SessionCode;
 }
 
 /** The `leave_session` message. */
@@ -145,6 +229,11 @@ export type ClientMessage =
   | IJoinSessionMessage
   | IRequestSyncMessage
   | IPreviewMessage
+  | IHelpRequestMessage
+  | IHelpWithdrawMessage
+  | IHelpAnswerMessage
+  | IHelpListMessage
+  | IProgressMessage
   | ILeaveSessionMessage
   | IPingMessage;
 

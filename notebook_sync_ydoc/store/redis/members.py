@@ -42,6 +42,9 @@ ACKED: frozenset[SessionScript] = frozenset(
         "remove_cell",
         "put_student",
         "record_pull",
+        "mark_pull",
+        "put_help",
+        "delete_help",
     }
 )
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..base import CellIndexEntry, CellRecord, CellWrite, PulledCell, SessionRecord, StudentRecord
+from ..base import (
+    CellIndexEntry,
+    CellRecord,
+    CellWrite,
+    HelpRequest,
+    PulledCell,
+    PullMark,
+    SessionRecord,
+    StudentRecord,
+)
 
 RawHash = dict[bytes, bytes]
 
@@ -132,10 +141,29 @@ def initial_pulled_fields(student: StudentRecord) -> list[Any]:
     return fields
 
 
+def mark_json(mark: PullMark) -> str:
+    """A pull mark as stored in the student's hash (``m:<cell_id>``)."""
+    return compact_json({"st": mark.status, "seq": mark.seq, "at": mark.at})
+
+
+def help_requests(h: RawHash) -> list[HelpRequest]:
+    """The help requests in a student's hash (``h:<cell_id>``)."""
+    return [
+        HelpRequest.from_json(json.loads(text(value)))
+        for field_name, value in h.items()
+        if field_name.startswith(b"h:")
+    ]
+
+
 def student_from(student_id: str, h: RawHash, online: bool) -> StudentRecord:
     pulled: dict[str, PulledCell] = {}
+    marks: dict[str, PullMark] = {}
     for field_name, value in h.items():
-        if field_name.startswith(b"p:"):
+        if field_name.startswith(b"m:"):
+            m = json.loads(text(value))
+            if m.get("st") in ("conflict", "kept"):
+                marks[text(field_name[2:])] = PullMark(m["st"], int(m["seq"]), float(m["at"]))
+        elif field_name.startswith(b"p:"):
             cell_id = text(field_name[2:])
             p = json.loads(text(value))
             pulled[cell_id] = PulledCell(
@@ -150,4 +178,5 @@ def student_from(student_id: str, h: RawHash, online: bool) -> StudentRecord:
         joined=float(h.get(b"j") or 0.0),
         online=online,
         pulled=pulled,
+        marks=marks,
     )

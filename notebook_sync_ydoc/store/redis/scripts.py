@@ -30,6 +30,9 @@ SessionScript = Literal[
     "remove_cell",
     "put_student",
     "record_pull",
+    "mark_pull",
+    "put_help",
+    "delete_help",
 ]
 PresenceScript = Literal["set_presence", "heartbeat", "online"]
 ScriptName = Literal[SessionScript, PresenceScript]

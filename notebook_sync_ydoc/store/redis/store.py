@@ -29,6 +29,7 @@ from ..base import (
     StudentRecord,
 )
 from .connection import REDIS_ERRORS, RedisConnection
+from .help import RedisHelp
 from .keys import KeySpace
 from .members import SessionScripts
 from .modes import RedisMode
@@ -52,7 +53,7 @@ from .shard_subscriber import make_subscriber
 log = logging.getLogger(__name__)
 
 
-class RedisStore(Store):
+class RedisStore(RedisHelp, Store):
     """The Redis store (kind ``"redis"``); see the package docstring."""
 
     kind = "redis"

@@ -19,7 +19,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..base import CellRecord, PulledCell, SessionRecord, StoreUnavailable, StudentRecord
+from ..base import (
+    CellRecord,
+    HelpRequest,
+    PulledCell,
+    PullMark,
+    SessionRecord,
+    StoreUnavailable,
+    StudentRecord,
+)
 from ..journal import Journal, SessionState
 from .durability import WalFlusher
 from .schema import DELETE_SESSION, padded
@@ -63,6 +71,17 @@ UPSERT_PULL = (
     "DO UPDATE SET seq = excluded.seq, source_len = excluded.source_len, "
     "state_len = excluded.state_len, base_source = excluded.base_source, "
     "base_state = excluded.base_state"
+)
+
+UPSERT_HELP = (
+    "INSERT INTO help (code, student_id, cell_id, data) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (code, student_id, cell_id) DO UPDATE SET data = excluded.data"
+)
+DELETE_HELP = "DELETE FROM help WHERE code = ? AND student_id = ? AND cell_id = ?"
+UPSERT_MARK = (
+    "INSERT INTO marks (code, student_id, cell_id, status, seq, at) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (code, student_id, cell_id) DO UPDATE SET status = excluded.status, "
+    "seq = excluded.seq, at = excluded.at"
 )
 
 
@@ -249,6 +268,20 @@ class SQLiteJournal(Journal):
         self._run_refreshing(
             code, expires, [(UPSERT_PULL, _pull_row(code, student_id, cell_id, pulled))]
         )
+
+    def mark_pull(
+        self, code: str, student_id: str, cell_id: str, mark: PullMark, expires: float
+    ) -> None:
+        row = (code, student_id, cell_id, mark.status, mark.seq, mark.at)
+        self._run_refreshing(code, expires, [(UPSERT_MARK, row)])
+
+    def put_help(self, code: str, request: HelpRequest, expires: float) -> None:
+        data = json.dumps(request.to_json(), separators=(",", ":"), ensure_ascii=False)
+        row = (code, request.student_id, request.cell_id, data)
+        self._run_refreshing(code, expires, [(UPSERT_HELP, row)])
+
+    def delete_help(self, code: str, student_id: str, cell_id: str, expires: float) -> None:
+        self._run_refreshing(code, expires, [(DELETE_HELP, (code, student_id, cell_id))])
 
     def drop_sessions(self, codes: list[str]) -> None:
         try:

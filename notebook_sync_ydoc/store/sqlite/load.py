@@ -11,7 +11,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from ..base import CellRecord, PulledCell, SessionRecord, StudentRecord
+from ..base import CellRecord, HelpRequest, PulledCell, PullMark, SessionRecord, StudentRecord
 from ..journal import SessionState
 from .schema import DELETE_SESSION, unpadded
 
@@ -28,6 +28,9 @@ SELECT_PULLS = (
     "SELECT code, student_id, cell_id, seq, source_len, state_len, base_source, base_state "
     "FROM pulls"
 )
+
+SELECT_HELP = "SELECT code, student_id, cell_id, data FROM help"
+SELECT_MARKS = "SELECT code, student_id, cell_id, status, seq, at FROM marks"
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,19 @@ def _students(conn: sqlite3.Connection, sessions: dict[str, SessionState]) -> tu
     return students, pulls
 
 
+def _help(conn: sqlite3.Connection, sessions: dict[str, SessionState]) -> None:
+    """Help requests and pull marks (schema 2), of students the file has."""
+    for code, student_id, cell_id, data in conn.execute(SELECT_HELP):
+        s = sessions.get(code)
+        if s is not None and student_id in s.students:
+            s.help[(student_id, cell_id)] = HelpRequest.from_json(json.loads(data))
+    for code, student_id, cell_id, status, seq, at in conn.execute(SELECT_MARKS):
+        s = sessions.get(code)
+        st = s.students.get(student_id) if s is not None else None
+        if st is not None and status in ("conflict", "kept"):
+            st.marks[cell_id] = PullMark(status, int(seq), float(at))
+
+
 def load(conn: sqlite3.Connection) -> tuple[dict[str, SessionState], Loaded]:
     """Every live session of the file, as the embedded store keeps them."""
     now, mono = time.time(), time.monotonic()
@@ -126,6 +142,7 @@ def load(conn: sqlite3.Connection) -> tuple[dict[str, SessionState], Loaded]:
         sessions = _sessions(conn, now, mono, deadlines)
         cells = _cells(conn, sessions)
         students, pulls = _students(conn, sessions)
+        _help(conn, sessions)
     finally:
         conn.execute("COMMIT")
     info = Loaded(len(sessions), cells, students, pulls, expired, deadlines)

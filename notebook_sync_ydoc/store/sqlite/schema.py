@@ -19,7 +19,7 @@ from urllib.parse import quote
 log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x4E425359  # "NBSY", in the SQLite header: a notebook-sync store
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the help and marks tables (a file of schema 1 gets them when opened)
 WAL_SIZE_LIMIT = 64 * 1024 * 1024  # the WAL file is truncated to this after a checkpoint
 BUSY_TIMEOUT_MS = 200  # only this process writes (the lock file); a wait is a short checkpoint
 
@@ -77,8 +77,30 @@ TABLES = (
         PRIMARY KEY (code, student_id, cell_id)
     ) WITHOUT ROWID""",
 )
+# Schema 2: help requests (the record as JSON, ``HelpRequest.to_json``) and pull marks, keyed
+# by (code, student, cell). ``IF NOT EXISTS``: also what upgrades a file of schema 1.
+TABLES_2 = (
+    """CREATE TABLE IF NOT EXISTS help (
+        code TEXT NOT NULL,
+        student_id TEXT NOT NULL,
+        cell_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (code, student_id, cell_id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS marks (
+        code TEXT NOT NULL,
+        student_id TEXT NOT NULL,
+        cell_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (code, student_id, cell_id)
+    ) WITHOUT ROWID""",
+)
 # everything of one session (children first)
 DELETE_SESSION = (
+    "DELETE FROM help WHERE code = ?",
+    "DELETE FROM marks WHERE code = ?",
     "DELETE FROM pulls WHERE code = ?",
     "DELETE FROM students WHERE code = ?",
     "DELETE FROM cells WHERE code = ?",
@@ -86,7 +108,7 @@ DELETE_SESSION = (
 )
 SET_HEADER = (
     "PRAGMA application_id = 1312969561",  # APPLICATION_ID (a PRAGMA takes no parameter)
-    "PRAGMA user_version = 1",  # SCHEMA_VERSION
+    "PRAGMA user_version = 2",  # SCHEMA_VERSION
 )
 
 
@@ -137,7 +159,7 @@ def create(path: Path) -> None:
             conn.execute(statement)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("BEGIN")
-        for table in TABLES:
+        for table in (*TABLES, *TABLES_2):
             conn.execute(table)
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -173,6 +195,23 @@ def _check(conn: sqlite3.Connection, path: Path) -> None:
         raise StoreFileError(f"{path} is damaged (SQLite quick_check: {'; '.join(problems)})")
 
 
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """A checked file of an older schema brought to this one (one transaction)."""
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version >= SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for table in TABLES_2:
+            conn.execute(table)
+        conn.execute(f"PRAGMA user_version = {int(SCHEMA_VERSION)}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A connection to an existing file (never creating one), with no statement run yet."""
     uri = "file:" + quote(str(path)) + "?mode=rw"
@@ -203,6 +242,7 @@ def open_store(path: Path) -> sqlite3.Connection:
         (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
         if str(mode).lower() != "wal":
             raise StoreFileError(f"{path}: SQLite refused the WAL journal (journal_mode {mode})")
+        _upgrade(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA wal_autocheckpoint = 0")
         conn.execute(f"PRAGMA journal_size_limit = {int(WAL_SIZE_LIMIT)}")
