@@ -486,4 +486,6 @@ class NotebookSyncExtensionApp(ExtensionApp):
             },
             # clean YDoc merges whose CRDT text was corrected to the line merge (ydoc_engine)
             "crdt_reconciled": int(getattr(self.engine, "reconciled", 0)),
+            # cell states rebuilt from their text after their history outgrew it (ydoc_engine)
+            "crdt_compactions": int(getattr(self.engine, "compactions", 0)),
         }

@@ -3,8 +3,9 @@ only by :func:`.factory.load_engine` so that JSON mode runs without it) and pycr
 
 from __future__ import annotations
 
-from .base import CellEngine
+from .base import CellEngine, CellKey
+from .doc_cache import CellDocCache
 from .factory import load_engine
 from .json_engine import JsonEngine
 
-__all__ = ["CellEngine", "JsonEngine", "load_engine"]
+__all__ = ["CellDocCache", "CellEngine", "CellKey", "JsonEngine", "load_engine"]

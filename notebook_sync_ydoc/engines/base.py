@@ -11,18 +11,28 @@ from typing import Protocol
 
 from ..merge import MergeOutcome, PullInput
 
-__all__ = ["CellEngine"]
+__all__ = ["CellEngine", "CellKey"]
+
+CellKey = tuple[str, str]  # (session code, cell id)
 
 
 class CellEngine(Protocol):
     mode: str  # "ydoc" | "json"
 
-    def push(self, state: bytes | None, previous_source: str | None, source: str) -> bytes | None:
+    def push(
+        self,
+        state: bytes | None,
+        previous_source: str | None,
+        source: str,
+        key: CellKey | None = None,
+    ) -> bytes | None:
         """The teacher's cell after its source became ``source``.
 
         ``state``/``previous_source``: the stored cell (None for a new cell). Returns the new
         CRDT state (YDoc) or None (JSON). Edits are minimal: common prefix and suffix trimmed
-        first, then line-level; never a quadratic character diff.
+        first, then line-level; never a quadratic character diff. ``key`` names the cell, so
+        that an engine may keep its document between pushes (used only while the store holds
+        exactly the state the engine returned last for that key).
         """
         ...
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from .base import CellEngine
+from .doc_cache import CellDocCache
 from .json_engine import JsonEngine
 
 __all__ = ["load_engine"]
@@ -21,4 +22,5 @@ def load_engine(use_ydoc: bool, log: logging.Logger) -> tuple[CellEngine, str]:
         from .ydoc_engine import YDocEngine
     except ImportError as exc:  # pycrdt missing or broken: serve the same protocol without it
         return JsonEngine(), f"JSON mode: YDoc unavailable ({exc.__class__.__name__}: {exc})"
-    return YDocEngine(), "YDoc mode: per-cell pycrdt documents"
+    # the teacher's cell documents stay decoded between pushes (bounded; one per engine)
+    return YDocEngine(CellDocCache()), "YDoc mode: per-cell pycrdt documents"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..merge import MergeOutcome, PullInput, plan_pull
+from .base import CellKey
 
 __all__ = ["JsonEngine"]
 
@@ -12,7 +13,13 @@ class JsonEngine:
 
     mode = "json"
 
-    def push(self, state: bytes | None, previous_source: str | None, source: str) -> bytes | None:
+    def push(
+        self,
+        state: bytes | None,
+        previous_source: str | None,
+        source: str,
+        key: CellKey | None = None,
+    ) -> bytes | None:
         """JSON mode stores only the source: no state."""
         return None
 

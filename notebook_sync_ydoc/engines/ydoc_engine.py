@@ -3,9 +3,10 @@
 Client ids:
 
 - The teacher's pushes use one client id per cell document: drawn at random when the document
-  is created, then read back from the stored state on every later push. The state vector does
-  not grow per push, and two documents created independently for one cell (e.g. after a
-  JSON-mode server wrote it) cannot clash on (client, clock) ids.
+  is created (and again when it is compacted, below), then read back from the stored state on
+  every later push. The state vector does not grow per push, and two documents created
+  independently for one cell (e.g. after a JSON-mode server wrote it) cannot clash on (client,
+  clock) ids.
 - A pull's student operations use :data:`STUDENT_CLIENT_ID`; repairs (a stored state whose text
   is not the source the store says it is) use :data:`REPAIR_CLIENT_ID`; documents built from
   sources alone (JSON-mode data) use :data:`SYNTHETIC_CLIENT_ID`. These never enter a stored
@@ -18,6 +19,24 @@ line-level student edits, then the teacher's delta, and reads the text. Where th
 differs from the diff3 text (the teacher's history edited a line and reverted it while the
 student edited it, say), the document is edited to the diff3 text so that ``update`` stays a
 valid CRDT update, and :attr:`YDocEngine.reconciled` counts it.
+
+Pushes (issue 16, item 2) keep the cost flat:
+
+- The teacher's document stays decoded between pushes in a :class:`.doc_cache.CellDocCache`
+  (given to the engine by its maker), reused only while the store holds exactly the state this
+  engine last produced for that cell; otherwise the stored state is decoded, once (the teacher's
+  client id is read from the update's header, not from a second decode).
+- The new full state is the previous one with the push's structs and the new delete set spliced
+  in (:mod:`.splice`), not a re-encoding of the document: yrs encodes a ``Text`` at about a
+  microsecond per KB, more than the rest of a typing push to a 100 KB cell.
+- A cell whose stored state outgrew its text (``compact_factor`` times the text's UTF-8 size
+  plus ``compact_floor`` bytes) is *compacted*: its new state is a fresh document holding the
+  text in one insert, under a new teacher client id (never an old id with a restarted clock,
+  which would alias old structs). A student's base taken before a compaction is then not
+  contained in the teacher's state (its state vector shows it), and a pull builds the teacher's
+  side from the base plus the text change instead of sending a delta between unrelated
+  histories (:meth:`YDocEngine._update`). Delta pulls (:mod:`.delta`) start from base *text*
+  and never see stored states.
 """
 
 from __future__ import annotations
@@ -29,7 +48,9 @@ import pycrdt
 
 from ..merge import MergeOutcome, PullInput, PullPlan, plan_pull, text_edits
 from .delta import make_delta
-from .ytext import apply_text_edits, state_vector
+from .doc_cache import CacheKey, CellDocCache, HotCell
+from .splice import layout_of, splice
+from .ytext import VarReader, apply_text_edits, state_vector
 
 __all__ = [
     "REPAIR_CLIENT_ID",
@@ -38,8 +59,12 @@ __all__ = [
     "SYNTHETIC_CLIENT_ID",
     "YDocEngine",
     "cell_text",
+    "contains",
+    "encode_cell",
+    "fresh_cell",
     "load_cell",
     "set_text",
+    "utf8_len",
 ]
 
 SOURCE_KEY = "source"
@@ -64,12 +89,13 @@ def cell_text(doc: pycrdt.Doc[Any]) -> str:
     return str(doc.get(SOURCE_KEY, type=pycrdt.Text))
 
 
-def set_text(doc: pycrdt.Doc[Any], source: str) -> bool:
+def set_text(doc: pycrdt.Doc[Any], source: str, current: str | None = None) -> bool:
     """Edit the document's source to ``source`` with minimal edits, in one transaction.
+    ``current``: what the document reads now, when the caller knows it (saves reading it).
 
     Returns whether anything changed."""
     text = doc.get(SOURCE_KEY, type=pycrdt.Text)
-    edits = text_edits(str(text), source, unit="utf-8")
+    edits = text_edits(str(text) if current is None else current, source, unit="utf-8")
     if not edits:  # no transaction at all: opening one costs as much as a small edit
         return False
     with doc.transaction():
@@ -77,16 +103,75 @@ def set_text(doc: pycrdt.Doc[Any], source: str) -> bool:
     return True
 
 
+def utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def contains(state_vector_of: dict[int, int], other: dict[int, int]) -> bool:
+    """Whether a document with state vector ``state_vector_of`` holds every struct counted by
+    ``other`` (ids are never reused, so then it descends from that document)."""
+    return all(state_vector_of.get(client, 0) >= clock for client, clock in other.items())
+
+
+def _new_teacher_id() -> int:
+    return _FIRST_TEACHER_ID + secrets.randbelow(_ID_LIMIT - _FIRST_TEACHER_ID)
+
+
+def _sole_client(state: bytes) -> int | None:
+    """The client of an update whose structs are all one client's (every teacher state this
+    engine writes), read from the update's header; None for any other update."""
+    try:
+        reader = VarReader(state)
+        if reader.var_uint() != 1:  # number of clients with structs
+            return None
+        reader.var_uint()  # that client's number of structs
+        return reader.var_uint()
+    except (IndexError, ValueError):
+        return None
+
+
 def _teacher_id(state: bytes | None) -> int:
     """The teacher's client id in a stored cell state, or a new one for a new document."""
     if state is not None:
+        sole = _sole_client(state)
+        if sole is not None and sole not in _RESERVED:
+            return sole
         clocks = state_vector(load_cell(state, REPAIR_CLIENT_ID).get_state())
         candidates = [
             (clock, client) for client, clock in clocks.items() if client not in _RESERVED
         ]
         if candidates:
             return max(candidates)[1]
-    return _FIRST_TEACHER_ID + secrets.randbelow(_ID_LIMIT - _FIRST_TEACHER_ID)
+    return _new_teacher_id()
+
+
+def fresh_cell(source: str) -> HotCell:
+    """A new teacher document holding ``source`` in one insert, under a new client id."""
+    doc = load_cell(None, _new_teacher_id())
+    if source:
+        doc.get(SOURCE_KEY, type=pycrdt.Text).insert(0, source)
+    return encode_cell(doc, source)
+
+
+def encode_cell(doc: pycrdt.Doc[Any], text: str, before: HotCell | None = None) -> HotCell:
+    """The document (reading ``text``) with its full state: spliced onto ``before`` (the same
+    document's previous state, :mod:`.splice`) where possible, else encoded in full."""
+    with doc.transaction():  # one transaction for every read below
+        vector = doc.get_state()
+        clocks = state_vector(vector)
+        empty = doc.get_update(vector)  # no structs, then the delete set
+        deletes = empty[1:] if empty[:1] == b"\x00" else None
+        if deletes is None:
+            return HotCell(doc, text, doc.get_update())
+        layout = before.layout if before is not None else None
+        if layout is not None and before is not None and layout.client in clocks:
+            if len(clocks) == 1:
+                delta = doc.get_update(layout.state_vector())
+                spliced = splice(before.state, layout, delta, deletes, clocks[layout.client])
+                if spliced is not None:
+                    return HotCell(doc, text, *spliced)
+        state = doc.get_update()
+    return HotCell(doc, text, state, layout_of(state, deletes, clocks))
 
 
 class YDocEngine:
@@ -96,15 +181,48 @@ class YDocEngine:
 
     mode = "ydoc"
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        cache: CellDocCache | None = None,
+        compact_factor: float = 1.5,
+        compact_floor: int = 8192,
+    ) -> None:
         self.reconciled = 0
+        self.compactions = 0  # pushes whose state was compacted (read it for metrics)
+        self.cache = cache
+        self.compact_factor = compact_factor
+        self.compact_floor = compact_floor
 
-    def push(self, state: bytes | None, previous_source: str | None, source: str) -> bytes | None:
+    def push(
+        self,
+        state: bytes | None,
+        previous_source: str | None,
+        source: str,
+        key: CacheKey | None = None,
+    ) -> bytes | None:
         """The cell's new full state. The stored text, not ``previous_source``, is edited to
-        ``source``: if a JSON-mode server changed the source meanwhile, the sources win."""
-        doc = load_cell(state, _teacher_id(state))
-        set_text(doc, source)
-        return doc.get_update()
+        ``source``: if a JSON-mode server changed the source meanwhile, the sources win.
+        ``key`` (session code, cell id) lets the engine's cache keep the document hot."""
+        hot = None
+        if self.cache is not None and key is not None:
+            hot = self.cache.take(key, state)
+        if hot is None:
+            doc = load_cell(state, _teacher_id(state))
+            hot = HotCell(doc, cell_text(doc), state if state is not None else b"")
+        if set_text(hot.doc, source, hot.text) or state is None:
+            hot = encode_cell(hot.doc, source, hot)
+        if self._outgrown(len(hot.state), source):
+            hot = fresh_cell(source)
+            self.compactions += 1
+        if self.cache is not None and key is not None:
+            self.cache.put(key, hot)
+        return hot.state
+
+    def _outgrown(self, size: int, source: str) -> bool:
+        """Whether a state of ``size`` bytes for ``source`` is due for a compaction (the code
+        point count first: a lower bound of the UTF-8 size, without encoding the text)."""
+        factor, floor = self.compact_factor, self.compact_floor
+        return size > factor * len(source) + floor and size > factor * utf8_len(source) + floor
 
     def text_delta(self, base: str, theirs: str) -> bytes | None:
         """The delta-pull update from ``base`` to ``theirs`` (:mod:`.delta`)."""
@@ -128,7 +246,9 @@ class YDocEngine:
         theirs: pycrdt.Doc[Any] | None = None
         if request.base_state is not None and request.theirs_state is not None:
             theirs = load_cell(request.theirs_state, REPAIR_CLIENT_ID)
-            if cell_text(theirs) != plan.theirs:
+            if cell_text(theirs) != plan.theirs or not contains(
+                state_vector(theirs.get_state()), state_vector(base.get_state())
+            ):  # a state the store did not mean, or a base from before a compaction
                 theirs = None
         if theirs is None:  # theirs as the base plus the teacher's change
             theirs = load_cell(base.get_update(), REPAIR_CLIENT_ID)

@@ -98,7 +98,8 @@ class TeacherActions:
                 ctx.reply(member, message, msg.push_ack(push.cell_id, current.seq, unchanged=True))
                 return
             try:
-                record = await ctx.store.write_cell(code, push.write(ctx, current), _seq(current))
+                write = push.write(ctx, code, current)
+                record = await ctx.store.write_cell(code, write, _seq(current))
             except SeqConflict:
                 continue  # another push of this cell landed first: rebase on it
             except SessionGone:
@@ -206,11 +207,12 @@ class _Push:
             and (self.index is None or self.index == current.index)
         )
 
-    def write(self, ctx: Context, current: CellRecord | None) -> CellWrite:
+    def write(self, ctx: Context, code: str, current: CellRecord | None) -> CellWrite:
         state = ctx.engine.push(
             current.crdt_state if current else None,
             current.source if current else None,
             self.source,
+            (code, self.cell_id),  # the engine may keep the cell's document hot
         )
         return CellWrite(
             cell_id=self.cell_id,
