@@ -1,8 +1,8 @@
 """What a typing-sized push costs the server as a cell grows and as its history grows (issue 16,
-item 2), before and after: the committed code (``git archive HEAD``) and the same with this
-change's files (``CHANGED``) from the working tree.
+item 2), before and after: the code before the change (``git archive BASELINE``, by default the
+commit before it) and the committed code (``git archive HEAD``).
 
-    python tests/benchmarks/push_history.py [--quick]
+    python tests/benchmarks/push_history.py [--quick] [--baseline REV]
 
 Each side runs in its own process, in-process like the server runs it: :class:`SyncService` over
 the embedded in-memory store, one teacher pushing ``push_cell`` frames (one inserted or deleted
@@ -42,7 +42,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "performance" / "push_history.json"
-CHANGED = ("notebook_sync_ydoc/engines/*.py", "notebook_sync_ydoc/session/teacher.py")
+# the last commit before the hot document, splicing and compaction (issue 16, item 2)
+BASELINE = "294f20d~1"
 SIZES_KB = (1, 10, 100)
 SPAN = 300  # pushes measured per row: the quietest window of them is reported
 HISTORY_PUSHES = 5000
@@ -264,25 +265,15 @@ def run_side(pythonpath: Path, quick: bool) -> dict[str, Any]:
     return result
 
 
-def old_tree(into: Path) -> None:
+def tree(into: Path, rev: str) -> None:
+    """The package as committed at ``rev`` (what the working tree holds besides is not measured)."""
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "HEAD", "notebook_sync_ydoc"],
+        ["git", "-C", str(ROOT), "archive", rev, "notebook_sync_ydoc"],
         capture_output=True,
         check=True,
     ).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
-
-
-def new_tree(into: Path) -> None:
-    """The committed tree with this change's files over it (the working tree may hold other
-    work in progress that this benchmark should not measure)."""
-    old_tree(into)
-    for rel in CHANGED:
-        for path in sorted(ROOT.glob(rel)):
-            target = into / path.relative_to(ROOT)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(path.read_bytes())
 
 
 def show(name: str, side: dict[str, Any]) -> None:
@@ -311,25 +302,28 @@ def show(name: str, side: dict[str, Any]) -> None:
 
 def main() -> int:
     quick = "--quick" in sys.argv
+    baseline = BASELINE
+    if "--baseline" in sys.argv:
+        baseline = sys.argv[sys.argv.index("--baseline") + 1]
     if "--measure" in sys.argv:
         print(json.dumps(asyncio.run(measure(quick))))
         return 0
     started = time.monotonic()
     load = [round(x, 2) for x in os.getloadavg()]  # other work on the machine, for the record
     with tempfile.TemporaryDirectory(prefix="push-history-") as tmp:
-        old_tree(Path(tmp) / "before")
+        tree(Path(tmp) / "before", baseline)
         before = run_side(Path(tmp) / "before", quick)
-        new_tree(Path(tmp) / "after")
+        tree(Path(tmp) / "after", "HEAD")
         after = run_side(Path(tmp) / "after", quick)
-    show("before (git archive HEAD)", before)
-    show("after (HEAD + " + ", ".join(CHANGED) + ")", after)
+    show(f"before (git archive {baseline})", before)
+    show("after (git archive HEAD)", after)
     report = {
         "command": "python tests/benchmarks/push_history.py" + (" --quick" if quick else ""),
         "what": "typing-sized push_cell (one character) handled in-process: SyncService over "
         "MemoryStore; engine = engine.push, handle = the whole frame; CPU ms per push "
         "(time.process_time)",
-        "before_tree": "git archive HEAD",
-        "after_tree": "git archive HEAD, then " + ", ".join(CHANGED) + " from the working tree",
+        "before_tree": f"git archive {baseline}",
+        "after_tree": "git archive HEAD",
         "cpu": os.cpu_count(),
         "load_average_at_start": load,
         "seconds": round(time.monotonic() - started, 1),
