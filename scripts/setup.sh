@@ -107,6 +107,16 @@ fi
 
 # 3. the frontend build in notebook_sync_ydoc/labextension
 jl() { PATH="$VENV/bin:$PATH" "$VENV/bin/jlpm" "$@"; }
+# jlpm quietly: its output (TypeScript prints its errors there) is shown only when it fails
+jl_quiet() {
+  local out
+  out=$(mktemp)
+  if jl "$@" >"$out" 2>&1; then rm -f "$out"; return 0; fi
+  log "jlpm $* failed:"
+  tail -n 60 "$out" >&2
+  rm -f "$out"
+  return 1
+}
 [ -x "$VENV/bin/jlpm" ] || { log "no jlpm in $VENV: is jupyterlab installed there?"; exit 1; }
 FSTATE=node_modules/.cache/nbsync-setup  # lives and goes with node_modules
 deps_hash=$(tree_hash package.json yarn.lock .yarnrc.yml)
@@ -117,7 +127,7 @@ elif [ "$(cat "$FSTATE/deps")" != "$deps_hash" ]; then
 else why=""; fi
 if [ -n "$why" ]; then
   log "jlpm install: $why"
-  jl install >/dev/null
+  jl_quiet install
   mkdir -p "$FSTATE"
   tree_hash package.json yarn.lock .yarnrc.yml >"$FSTATE/deps"  # jlpm may touch yarn.lock
 fi
@@ -140,7 +150,7 @@ elif [ "$(cat "$FSTATE/src")" != "$src_hash" ]; then
 else why=""; fi
 if [ -n "$why" ]; then
   log "jlpm build (frontend): $why"
-  jl build >/dev/null
+  jl_quiet build
   mkdir -p "$FSTATE"
   printf '%s\n' "$src_hash" >"$FSTATE/src"
 else

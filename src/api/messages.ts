@@ -88,6 +88,9 @@ export interface IUpdateAvailable {
   cell_type?: string;
   index?: number;
   timestamp?: number | string;
+  /** A teacher's suggestion for this student alone (an answer to a help request): its `seq`
+   * counts that request's suggestions, apart from the shared cell's seq. */
+  private?: boolean;
 }
 
 export interface ISyncAllowedUpdate {
@@ -102,6 +105,23 @@ export interface ICellRemoved {
   type: 'cell_removed';
   cell_id: string;
   seq?: number;
+}
+
+/** The session's cells in the teacher's notebook order (the reply to `reorder_cells`, and
+ * what students are told). */
+export interface ICellsReordered {
+  type: 'cells_reordered';
+  order: string[];
+}
+
+/** A shared cell got a new id in the teacher's notebook (the reply to `move_cell`, and what
+ * students are told): a student's pulled state of `from_id` is now that of `to_id`. */
+export interface ICellMoved {
+  type: 'cell_moved';
+  from_id: string;
+  to_id: string;
+  seq: number;
+  index: number;
 }
 
 export interface IRosterUpdate {
@@ -145,6 +165,8 @@ export interface ICellContentUpdate {
   mine?: string | null;
   theirs?: string | null;
   conflicts?: unknown;
+  /** The reply to a pull of a teacher's suggestion (`source: "suggestion"`). */
+  private?: boolean;
 }
 
 /**
@@ -170,6 +192,97 @@ export interface ICellPreview {
   source: string;
   base?: string | null;
   conflicts?: unknown;
+  private?: boolean;
+}
+
+/** The teacher's answer to a help request, as its student is told. */
+export interface IHelpAnswer {
+  note: string | null;
+  has_suggestion: boolean;
+  /** Counts the answers to this request. */
+  seq: number;
+  answered: number | null;
+}
+
+/** A help request as the session's teacher sees it. */
+export interface IHelpRequestInfo {
+  student_id: string;
+  /** What the student typed as their name (text, never markup). */
+  name: string;
+  /** Their Jupyter user (JupyterHub's), empty when unknown. */
+  user?: string | null;
+  cell_id: string;
+  note: string;
+  /** The student's text of the cell when asking. */
+  source: string;
+  /** When it was asked (seconds since the epoch). */
+  opened: number;
+  resolved: boolean;
+  answer: IHelpAnswer | null;
+}
+
+/** To the student: their request as stored (withdrawn: none). */
+export interface IHelpAck {
+  type: 'help_ack';
+  cell_id: string;
+  withdrawn: boolean;
+  request?: {
+    note: string;
+    opened: number;
+    resolved: boolean;
+    answer: IHelpAnswer | null;
+  };
+}
+
+/** To the teacher: a request opened, answered or resolved, or withdrawn (`request` null). */
+export interface IHelpUpdate {
+  type: 'help_update';
+  student_id: string;
+  cell_id: string;
+  request: IHelpRequestInfo | null;
+}
+
+/** To the teacher: the open requests, oldest first. */
+export interface IHelpQueue {
+  type: 'help_queue';
+  session_code?: string;
+  requests: IHelpRequestInfo[];
+}
+
+/** To the student who asked: the teacher's answer. */
+export interface IHelpAnswered {
+  type: 'help_answered';
+  cell_id: string;
+  note: string | null;
+  has_suggestion: boolean;
+  resolved: boolean;
+  seq: number;
+  answered?: number | null;
+}
+
+export type ProgressStatus =
+  'up_to_date' | 'behind' | 'conflict' | 'kept_mine' | 'never_pulled';
+
+export interface IProgressCell {
+  status: ProgressStatus;
+  pulled_seq: number;
+  help: boolean;
+}
+
+export interface IProgressStudent {
+  student_id: string;
+  name: string;
+  user?: string | null;
+  online: boolean;
+  cells: { [cellId: string]: IProgressCell };
+}
+
+/** The progress matrix: students × shared cells (`progress_snapshot` answers `progress`). */
+export interface IProgressMatrix {
+  type: 'progress_snapshot' | 'progress_update';
+  session_code?: string;
+  cells: string[];
+  students: IProgressStudent[];
 }
 
 export interface IErrorMessage {
@@ -191,6 +304,8 @@ export type ServerMessage =
   | IUpdateAvailable
   | ISyncAllowedUpdate
   | ICellRemoved
+  | ICellsReordered
+  | ICellMoved
   | ICellPushed
   | ICellPulled
   | IRosterUpdate
@@ -198,6 +313,11 @@ export type ServerMessage =
   | ISessionLeft
   | ICellContentReply
   | ICellPreview
+  | IHelpAck
+  | IHelpUpdate
+  | IHelpQueue
+  | IHelpAnswered
+  | IProgressMatrix
   | IErrorMessage
   | IPong;
 
@@ -209,12 +329,19 @@ export type Replies = ReplyTable<{
   create_session: ISessionCreated;
   resume_session: ISessionResumed;
   push_cell: IPushAck;
+  reorder_cells: ICellsReordered;
+  move_cell: ICellMoved;
   toggle_sync: ISyncAllowedUpdate;
   remove_cell: ICellRemoved;
   end_session: ISessionEnded;
   join_session: ISessionJoined;
   request_sync: ICellContentReply;
   preview: ICellPreview;
+  help_request: IHelpAck;
+  help_withdraw: IHelpAck;
+  help_answer: IHelpUpdate;
+  help_list: IHelpQueue;
+  progress: IProgressMatrix;
   leave_session: ISessionLeft;
   ping: IPong;
 }>;
