@@ -5,7 +5,7 @@
 import { Notification } from '@jupyterlab/apputils';
 
 import { SyncError } from '../api/errors';
-import { StudentSession } from '../model/studentSession';
+import { PullSource, StudentSession } from '../model/studentSession';
 import { TeacherSession } from '../model/teacherSession';
 import { showConflict, showPreview } from '../widgets/dialogs';
 import { IActionContext, notifyFailure } from './context';
@@ -14,17 +14,22 @@ import { IActionContext, notifyFailure } from './context';
 export async function pullCell(
   ctx: IActionContext,
   session: StudentSession,
-  cellId: string
+  cellId: string,
+  from: PullSource = 'teacher'
 ): Promise<boolean> {
   const { trans } = ctx;
+  const pull = (strategy?: 'theirs' | 'mine') =>
+    from === 'suggestion'
+      ? session.pullSuggestion(cellId, strategy)
+      : session.pull(cellId, strategy);
   try {
-    let { reply, before } = await session.pull(cellId);
+    let { reply, before } = await pull();
     if (reply.status === 'conflict') {
-      const choice = await showConflict(trans, reply, before ?? '');
+      const choice = await showConflict(trans, reply, before ?? '', from);
       if (!choice) {
         return false;
       }
-      ({ reply, before } = await session.pull(cellId, choice));
+      ({ reply, before } = await pull(choice));
     }
     if (
       reply.status === 'replaced' &&
@@ -47,6 +52,16 @@ export async function pullCell(
     }
     return true;
   } catch (err) {
+    if (
+      err instanceof SyncError &&
+      err.code === 'no_update' &&
+      from === 'suggestion'
+    ) {
+      Notification.info(trans.__('There is no suggestion to pull any more.'), {
+        autoClose: 4000
+      });
+      return false;
+    }
     if (err instanceof SyncError && err.code === 'no_update') {
       // Another tab of this notebook pulled it first (with real-time collaboration the
       // notebook already holds it): nothing failed.
@@ -63,17 +78,19 @@ export async function pullCell(
 export async function previewCell(
   ctx: IActionContext,
   session: StudentSession,
-  cellId: string
+  cellId: string,
+  from: PullSource = 'teacher'
 ): Promise<void> {
   try {
-    const preview = await session.preview(cellId);
+    const preview = await session.preview(cellId, from);
     const pull = await showPreview(
       ctx.trans,
       preview,
-      session.localSource(cellId)
+      session.localSource(cellId),
+      from
     );
     if (pull) {
-      await pullCell(ctx, session, cellId);
+      await pullCell(ctx, session, cellId, from);
     }
   } catch (err) {
     notifyFailure(ctx, ctx.trans.__('Preview failed'), err);

@@ -9,6 +9,8 @@ export interface IStorageLike {
   removeItem(key: string): void;
 }
 
+import type { IHelpSnapshot } from './help';
+
 const PREFIX = 'notebook-sync-ydoc:';
 
 export interface ITeacherRecord {
@@ -160,6 +162,32 @@ export class SyncMemory {
         () => true
       ) ?? {}
     );
+  }
+
+  static helpKey(code: string): string {
+    return `${PREFIX}help:${code}`;
+  }
+
+  /** A student's help requests, answers and pending suggestions in a session (the server
+   * tells an answer or a suggestion once: after a reload only this page knows of it). */
+  getHelp(code: string): IHelpSnapshot | null {
+    return read<IHelpSnapshot>(
+      this._storage,
+      SyncMemory.helpKey(code),
+      v => Array.isArray(v.requests) && !!v.suggestions
+    );
+  }
+
+  setHelp(code: string, help: IHelpSnapshot): void {
+    try {
+      this._storage.setItem(SyncMemory.helpKey(code), JSON.stringify(help));
+    } catch (reason) {
+      console.warn('notebook-sync: no room to keep help requests', reason);
+    }
+  }
+
+  clearHelp(code: string): void {
+    this._storage.removeItem(SyncMemory.helpKey(code));
   }
 
   /** Last display name typed, to prefill the join dialog. */

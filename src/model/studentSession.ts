@@ -14,6 +14,12 @@ import {
   ServerMessage
 } from '../api/messages';
 import { applyDelta, fromBase64, textCheck } from '../logic/delta';
+import {
+  clampNote,
+  offerUpdate,
+  StudentHelp,
+  SuggestionTracker
+} from '../logic/help';
 import { IPullBase, SyncMemory } from '../logic/storage';
 import { ICellState, UpdateTracker } from '../logic/updates';
 import { BaseSession, INTERACTIVE_TIMEOUT_MS } from './baseSession';
@@ -31,6 +37,9 @@ export const OTHER_TAB_PULLED =
   'This tab is a separate copy without that pull: saving here would overwrite it. ' +
   'Close this tab, or save the other one and reload this notebook from disk.';
 
+/** What a pull or preview takes: the teacher's shared cell, or their private suggestion. */
+export type PullSource = 'teacher' | 'suggestion';
+
 /** The outcome of a pull, for the UI. */
 export interface IPullResult {
   reply: ICellContentUpdate;
@@ -44,6 +53,10 @@ export class StudentSession extends BaseSession {
   studentId = '';
   name = '';
   readonly tracker = new UpdateTracker();
+  /** The teacher's private suggestions (answers to help requests), apart from `tracker`. */
+  readonly suggestions = new SuggestionTracker();
+  /** This student's help requests and the teacher's answers. */
+  readonly help = new StudentHelp();
 
   constructor(
     panel: NotebookPanel,
@@ -78,6 +91,7 @@ export class StudentSession extends BaseSession {
     } finally {
       this.memory.clearStudentNotebook(this.path);
       this.memory.clearBases(this.code);
+      this.memory.clearHelp(this.code);
       this.endLocally('left');
     }
   }
@@ -96,12 +110,85 @@ export class StudentSession extends BaseSession {
     return model ? model.sharedModel.getSource() : null;
   }
 
-  async preview(cellId: string): Promise<ICellPreview> {
+  async preview(
+    cellId: string,
+    from: PullSource = 'teacher'
+  ): Promise<ICellPreview> {
     return this.connection.request({
       type: 'preview',
       cell_id: cellId,
-      local_source: this.localSource(cellId) ?? undefined
+      local_source: this.localSource(cellId) ?? undefined,
+      ...(from === 'suggestion' ? { source: from } : {})
     });
+  }
+
+  /** Ask the teacher for help on a teacher cell, with the cell's current text. */
+  async askHelp(cellId: string, note: string): Promise<void> {
+    const text = clampNote(note);
+    const ack = await this.connection.request({
+      type: 'help_request',
+      cell_id: cellId,
+      local_source: this.localSource(cellId) ?? '',
+      ...(text ? { note: text } : {})
+    });
+    this.help.asked(cellId, ack.request?.note ?? text);
+    this.suggestions.reset(cellId);
+    this._helpChanged(cellId);
+  }
+
+  async withdrawHelp(cellId: string): Promise<void> {
+    try {
+      await this.connection.request({ type: 'help_withdraw', cell_id: cellId });
+    } catch (err) {
+      // Nothing to withdraw (already gone on the server): forget it here too.
+      if (!(err instanceof SyncError && err.code === 'cell_not_found')) {
+        throw err;
+      }
+    }
+    this.help.withdrawn(cellId);
+    this.suggestions.reset(cellId);
+    this._helpChanged(cellId);
+  }
+
+  /**
+   * Pull the teacher's private suggestion for a cell: merged with the student's text (base:
+   * the text sent with the request); the shared cell's pulled state is untouched. A conflict
+   * is returned, not applied.
+   */
+  async pullSuggestion(
+    cellId: string,
+    strategy?: 'theirs' | 'mine'
+  ): Promise<IPullResult> {
+    const before = this.localSource(cellId);
+    let reply: ICellContentUpdate;
+    try {
+      const wire = await this.connection.request({
+        type: 'request_sync',
+        cell_id: cellId,
+        source: 'suggestion',
+        local_source: before ?? undefined,
+        strategy
+      });
+      reply = {
+        ...wire,
+        content: {
+          ...wire.content,
+          source: wire.content.source ?? before ?? ''
+        }
+      };
+    } catch (err) {
+      if (err instanceof SyncError && err.code === 'no_update') {
+        this.suggestions.used(cellId);
+        this._helpChanged(cellId);
+      }
+      throw err;
+    }
+    if (reply.status !== 'conflict') {
+      this._apply(cellId, reply);
+      this.suggestions.used(cellId);
+      this._helpChanged(cellId);
+    }
+    return { reply, before };
   }
 
   /**
@@ -181,6 +268,7 @@ export class StudentSession extends BaseSession {
       if (endsSession(err)) {
         this.memory.clearStudentNotebook(this.path);
         this.memory.clearBases(this.code);
+        this.memory.clearHelp(this.code);
         this.lastError = err.message;
         this.endLocally(err.code === 'session_ended' ? 'ended' : 'left');
       }
@@ -192,8 +280,22 @@ export class StudentSession extends BaseSession {
   protected handleEvent(msg: ServerMessage): void {
     switch (msg.type) {
       case 'update_available':
-        if (this.tracker.offer(msg)) {
-          this.emitChanged([msg.cell_id]);
+        // A private update is the teacher's suggestion for this student: never the shared
+        // cell's update (its seq counts suggestions, not pushes).
+        if (offerUpdate(msg, this.tracker, this.suggestions)) {
+          if (msg.private) {
+            this._helpChanged(msg.cell_id);
+          } else {
+            this.emitChanged([msg.cell_id]);
+          }
+        }
+        break;
+      case 'help_answered':
+        if (this.help.answered(msg)) {
+          if (!msg.has_suggestion) {
+            this.suggestions.used(msg.cell_id);
+          }
+          this._helpChanged(msg.cell_id);
         }
         break;
       case 'sync_allowed_update':
@@ -216,6 +318,7 @@ export class StudentSession extends BaseSession {
       case 'session_ended':
         this.memory.clearStudentNotebook(this.path);
         this.memory.clearBases(this.code);
+        this.memory.clearHelp(this.code);
         this.endLocally('ended');
         break;
       default:
@@ -234,6 +337,12 @@ export class StudentSession extends BaseSession {
     this.lastError = '';
     const cells = reply.cells || [];
     this.tracker.loadCells(cells);
+    // After a reload only this browser knows of answers and suggestions already told.
+    const kept = this.memory.getHelp(this.code);
+    if (kept) {
+      this.help.restore(kept.requests);
+      this.suggestions.restore(kept.suggestions);
+    }
     this.memory.setStudent({
       session_code: this.code,
       student_key: this.studentKey,
@@ -288,6 +397,17 @@ export class StudentSession extends BaseSession {
       ...wire,
       content: { ...wire.content, source: source ?? before ?? '' }
     };
+  }
+
+  /** The help state of a cell changed: kept in the browser, shown. */
+  private _helpChanged(cellId: string): void {
+    if (this.code) {
+      this.memory.setHelp(this.code, {
+        requests: this.help.all(),
+        suggestions: this.suggestions.snapshot()
+      });
+    }
+    this.emitChanged([cellId]);
   }
 
   /** A refused pull tells something about the cell: locked, or nothing newer to pull. */

@@ -10,10 +10,12 @@ import { ServerConnection } from '@jupyterlab/services';
 import { endsSession, SyncError } from '../api/errors';
 import {
   ICellInfo,
+  IProgressMatrix,
   IRosterStudent,
   ISessionResumed,
   ServerMessage
 } from '../api/messages';
+import { HelpQueue } from '../logic/help';
 import { ISyncSettings } from '../logic/settings';
 import { SyncMemory } from '../logic/storage';
 import type * as Y from 'yjs';
@@ -47,6 +49,10 @@ export class TeacherSession extends BaseSession {
   readonly role = 'teacher';
   teacherKey = '';
   roster: IRosterStudent[] = [];
+  /** The open help requests of the students, oldest first (`help_queue`, `help_update`). */
+  readonly helpQueue = new HelpQueue();
+  /** Students × shared cells (`progress_snapshot`, then `progress_update`); null until known. */
+  progress: IProgressMatrix | null = null;
 
   constructor(
     panel: NotebookPanel,
@@ -77,6 +83,7 @@ export class TeacherSession extends BaseSession {
       title: this.title
     });
     this.emitChanged(this.allCellIds());
+    void this._watchProgress();
   }
 
   /** Resume a session remembered for this notebook (after a reload). */
@@ -161,6 +168,28 @@ export class TeacherSession extends BaseSession {
     }
   }
 
+  /** The current text of one of the teacher's cells (null: not in this notebook). */
+  source(cellId: string): string | null {
+    const model = findCellModel(this.panel, cellId);
+    return model ? model.sharedModel.getSource() : null;
+  }
+
+  /** Answer a student's help request: a note, a suggested source, and/or resolve it. */
+  async answerHelp(
+    studentId: string,
+    cellId: string,
+    answer: { note?: string; source?: string; resolve?: boolean }
+  ): Promise<void> {
+    const reply = await this.connection.request({
+      type: 'help_answer',
+      student_id: studentId,
+      cell_id: cellId,
+      ...answer
+    });
+    this.helpQueue.update(reply.student_id, reply.cell_id, reply.request);
+    this.emitChanged([cellId]);
+  }
+
   updateSettings(settings: ISyncSettings): void {
     this._autoPush.settings = settings;
   }
@@ -204,6 +233,8 @@ export class TeacherSession extends BaseSession {
     (reply.cells || []).forEach(info => this._resumeCell(info));
     this.lastError = '';
     this.emitChanged(this.allCellIds());
+    // Not awaited: the connection is only ready once this handler returns.
+    setTimeout(() => void this._watchProgress(), 0);
   }
 
   protected handleEvent(msg: ServerMessage): void {
@@ -211,6 +242,20 @@ export class TeacherSession extends BaseSession {
       case 'roster_update':
         this.roster = msg.students || [];
         this.emitChanged();
+        break;
+      case 'help_queue': {
+        const before = this.helpQueue.ordered().map(r => r.cell_id);
+        this.helpQueue.load(msg.requests || []);
+        const after = this.helpQueue.ordered().map(r => r.cell_id);
+        this.emitChanged([...new Set(before.concat(after))]);
+        break;
+      }
+      case 'progress_update':
+        this._setProgress(msg);
+        break;
+      case 'help_update':
+        this.helpQueue.update(msg.student_id, msg.cell_id, msg.request);
+        this.emitChanged([msg.cell_id]);
         break;
       case 'session_ended':
         this.memory.clearTeacher(this.path);
@@ -228,6 +273,24 @@ export class TeacherSession extends BaseSession {
       default:
         break;
     }
+  }
+
+  /** Ask for the progress matrix; this connection then gets its updates. */
+  private async _watchProgress(): Promise<void> {
+    if (this.status !== 'active') {
+      return;
+    }
+    try {
+      this._setProgress(await this.connection.request({ type: 'progress' }));
+    } catch (err) {
+      console.warn('notebook-sync: no progress view', err);
+    }
+  }
+
+  private _setProgress(matrix: IProgressMatrix): void {
+    const cells = new Set(matrix.cells.concat(this.progress?.cells ?? []));
+    this.progress = matrix;
+    this.emitChanged([...cells]);
   }
 
   /** A cell the server lists on resume: its state, and its edits followed again. */

@@ -14,9 +14,12 @@ import {
   toggleShared
 } from '../actions/cells';
 import { IActionContext } from '../actions/context';
+import { ICellState } from '../logic/updates';
 import { StudentSession } from '../model/studentSession';
 import { TeacherSession } from '../model/teacherSession';
 import { el, swapIfChanged } from './dom';
+import { renderStudentHelp, renderSuggestion } from './helpBar';
+import { teacherCellInfo } from './progressView';
 
 const BAR_CLASS = 'jp-nbsync-cellbar';
 
@@ -97,10 +100,13 @@ class CellBar extends Widget {
       node.classList.add('jp-nbsync-pushed');
     }
     node.append(label, push, info);
+    const help = teacherCellInfo(this._ctx, session, cellId);
+    if (help) {
+      node.appendChild(help);
+    }
   }
 
   private _renderStudent(session: StudentSession, node: HTMLElement): void {
-    const { trans } = this._ctx;
     const cellId = this.cellId;
     const state = session.cellState(cellId);
     if (!state || state.removed) {
@@ -108,6 +114,19 @@ class CellBar extends Widget {
       return;
     }
     node.classList.add('jp-nbsync-student');
+    this._renderUpdate(session, state, node);
+    renderSuggestion(this._ctx, session, cellId, node);
+    renderStudentHelp(this._ctx, session, cellId, node);
+  }
+
+  /** The shared cell's state: locked, up to date, or an update with Preview and Pull. */
+  private _renderUpdate(
+    session: StudentSession,
+    state: ICellState,
+    node: HTMLElement
+  ): void {
+    const { trans } = this._ctx;
+    const cellId = this.cellId;
     if (!state.syncAllowed) {
       node.appendChild(
         el('span', 'jp-nbsync-locked-badge', trans.__('Locked by teacher'))

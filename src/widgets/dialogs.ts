@@ -208,9 +208,13 @@ export function describeStatus(
 export async function showPreview(
   trans: TranslationBundle,
   preview: ICellPreview,
-  mine: string | null
+  mine: string | null,
+  from: 'teacher' | 'suggestion' = 'teacher'
 ): Promise<boolean> {
   const body = dialogBody('jp-nbsync-preview');
+  if (from === 'suggestion') {
+    body.addClass('jp-nbsync-suggestion-dialog');
+  }
   const status = el(
     'p',
     'jp-nbsync-preview-status',
@@ -230,7 +234,10 @@ export async function showPreview(
     body.node.appendChild(details);
   }
   const result = await showDialog({
-    title: trans.__('Teacher\u2019s update'),
+    title:
+      from === 'suggestion'
+        ? trans.__('Suggestion from the teacher (for you only)')
+        : trans.__('Teacher\u2019s update'),
     body,
     buttons: [
       Dialog.cancelButton({ label: trans.__('Close') }),
@@ -246,9 +253,13 @@ export type ConflictChoice = 'theirs' | 'mine' | null;
 export async function showConflict(
   trans: TranslationBundle,
   reply: ICellContentUpdate,
-  mine: string
+  mine: string,
+  from: 'teacher' | 'suggestion' = 'teacher'
 ): Promise<ConflictChoice> {
   const body = dialogBody('jp-nbsync-conflict');
+  if (from === 'suggestion') {
+    body.addClass('jp-nbsync-suggestion-dialog');
+  }
   const theirs =
     typeof reply.theirs === 'string' ? reply.theirs : reply.content.source;
   const own = typeof reply.mine === 'string' ? reply.mine : mine;

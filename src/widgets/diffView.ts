@@ -15,7 +15,8 @@ import { el } from './dom';
 export function renderDiff(
   trans: TranslationBundle,
   mine: string,
-  theirs: string
+  theirs: string,
+  headers?: [string, string]
 ): HTMLElement {
   const lines = diffLines(mine, theirs);
   const stats = diffStats(lines);
@@ -26,16 +27,24 @@ export function renderDiff(
       'jp-nbsync-diff-summary',
       stats.added === 0 && stats.removed === 0
         ? trans.__('No differences.')
-        : trans.__(
-            "%1 line(s) only in mine, %2 line(s) only in teacher's",
-            stats.removed,
-            stats.added
-          )
+        : headers
+          ? trans.__(
+              '%1 line(s) only in %3, %2 line(s) only in %4',
+              stats.removed,
+              stats.added,
+              headers[0],
+              headers[1]
+            )
+          : trans.__(
+              "%1 line(s) only in mine, %2 line(s) only in teacher's",
+              stats.removed,
+              stats.added
+            )
     )
   );
   const table = el('table');
   const head = table.createTHead().insertRow();
-  for (const title of [trans.__('Mine'), trans.__("Teacher's")]) {
+  for (const title of headers ?? [trans.__('Mine'), trans.__("Teacher's")]) {
     head.appendChild(el('th', '', title));
   }
   const body = table.createTBody();

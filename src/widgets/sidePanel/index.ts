@@ -27,7 +27,41 @@ export class SyncSidePanel extends RenderedPanel {
     this.addClass('jp-nbsync-panel');
     _ctx.manager.changed.connect(() => this.scheduleRender(), this);
     _ctx.manager.cellsChanged.connect(() => this.scheduleRender(), this);
+    // How long each help request has waited moves on by itself.
+    this._clock = setInterval(() => this.scheduleRender(), 30_000);
     this.render();
+  }
+
+  dispose(): void {
+    clearInterval(this._clock);
+    super.dispose();
+  }
+
+  render(): void {
+    super.render();
+    this._renderTitle();
+  }
+
+  /** The tab shows how many help requests wait (the teacher's current session). */
+  private _renderTitle(): void {
+    const { manager, trans } = this._ctx;
+    const session = manager.current;
+    const n =
+      session instanceof TeacherSession && session.status === 'active'
+        ? session.helpQueue.size
+        : 0;
+    const label = n ? String(n) : '';
+    if (this.title.label !== label) {
+      this.title.label = label;
+      this.title.caption = n
+        ? trans._n(
+            'Class session: %1 help request',
+            'Class session: %1 help requests',
+            n
+          )
+        : trans.__('Class session');
+      this.title.className = n ? 'jp-nbsync-tab-help' : '';
+    }
   }
 
   protected fill(node: HTMLElement): void {
@@ -162,4 +196,6 @@ export class SyncSidePanel extends RenderedPanel {
       node.appendChild(el('p', 'jp-nbsync-error', session.lastError));
     }
   }
+
+  private _clock: ReturnType<typeof setInterval>;
 }

@@ -14,6 +14,7 @@ import { ICellState } from '../../logic/updates';
 import { StudentSession } from '../../model/studentSession';
 import { el } from '../dom';
 import { button } from './common';
+import { renderStudentHelpSection } from './studentHelp';
 
 export function renderStudent(
   ctx: IActionContext,
@@ -46,6 +47,7 @@ export function renderStudent(
     list.append(...pending.map(state => pendingItem(ctx, session, state)));
     node.appendChild(list);
   }
+  renderStudentHelpSection(ctx, session, node);
   const missing = session.missingCells();
   if (missing.length) {
     node.appendChild(

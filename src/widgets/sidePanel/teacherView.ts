@@ -8,7 +8,9 @@ import { IRosterStudent } from '../../api/messages';
 import { TeacherSession } from '../../model/teacherSession';
 import { renderCode } from '../dialogs';
 import { el } from '../dom';
+import { renderProgress } from '../progressView';
 import { button } from './common';
+import { renderHelpQueue } from './helpQueue';
 
 export function renderTeacher(
   ctx: IActionContext,
@@ -17,6 +19,7 @@ export function renderTeacher(
 ): void {
   const { trans } = ctx;
   node.appendChild(renderCode(trans, session.code));
+  renderHelpQueue(ctx, session, node);
   const shared = session.panel.content.widgets
     .filter(w => session.cell(w.model.id)?.shared)
     .map(w => w.model.id);
@@ -33,6 +36,7 @@ export function renderTeacher(
   node.appendChild(
     el('p', 'jp-nbsync-help', trans.__('%1 shared cell(s).', shared.length))
   );
+  renderProgress(ctx, session, node);
   const actions = el('div', 'jp-nbsync-actions');
   actions.appendChild(
     button(
