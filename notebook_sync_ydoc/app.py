@@ -245,6 +245,12 @@ class NotebookSyncExtensionApp(ExtensionApp):
 
     max_cells_per_session = Int(1000, help="Most cells one session may hold.").tag(config=True)
 
+    max_output_bytes = Int(
+        256 * 1024,
+        help="Largest shared outputs of one cell (compact JSON, UTF-8 bytes; images and every "
+        "mime bundle counted); what is over it is replaced by a placeholder.",
+    ).tag(config=True)
+
     teacher_users = List(
         Unicode(),
         help="If set (with teacher_groups), only these Jupyter users may create sessions.",
@@ -386,6 +392,7 @@ class NotebookSyncExtensionApp(ExtensionApp):
             max_message_bytes=self.max_message_bytes,
             max_source_bytes=self.max_source_bytes,
             max_cells_per_session=self.max_cells_per_session,
+            max_output_bytes=self.max_output_bytes,
             teacher_users=frozenset(self.teacher_users),
             teacher_groups=frozenset(self.teacher_groups),
             join_failures_per_minute=self.join_failures_per_minute,
@@ -472,6 +479,7 @@ class NotebookSyncExtensionApp(ExtensionApp):
                 "max_message_bytes": self.max_message_bytes,
                 "max_source_bytes": self.max_source_bytes,
                 "max_cells_per_session": self.max_cells_per_session,
+                "max_output_bytes": self.max_output_bytes,
                 "rate_limit_messages": self.rate_limit_messages,
                 "rate_limit_burst": self.rate_limit_burst,
                 "rate_limit_bytes": self.rate_limit_bytes,

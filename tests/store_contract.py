@@ -531,6 +531,123 @@ class StoreContract:
             await store.delete_help(code, "s1", "b")
         assert [r.request_id for r in await store.list_help(code)] == ["r3"]  # still readable
 
+    # shared outputs, order and moves (docs/architecture.md, "Order and outputs") -----------
+    async def test_outputs_round_trip(self, store: Store, code: str) -> None:
+        outputs = [
+            {"output_type": "stream", "name": "stdout", "text": "é 😀\n"},
+            {"output_type": "execute_result", "execution_count": 3, "metadata": {},
+             "data": {"text/plain": "3", "image/png": "iVBORw0KGgo=" * 40}},
+        ]  # fmt: skip
+        first = await store.write_cell(code, CellWrite("a", "x", share_outputs=True,
+                                                       outputs=outputs), None)  # fmt: skip
+        assert first.outputs == outputs
+        got = await store.get_cell(code, "a")
+        assert got is not None and got.outputs == outputs
+        # no share_outputs: what is stored is kept
+        kept = await store.write_cell(code, CellWrite("a", "y"), first.seq)
+        assert kept.outputs == outputs
+        got = await store.get_cell(code, "a")
+        assert got is not None and (got.source, got.outputs) == ("y", outputs)
+        # shared and empty, then not shared
+        empty = await store.write_cell(code, CellWrite("a", "y", share_outputs=True), kept.seq)
+        got = await store.get_cell(code, "a")
+        assert empty.outputs == [] and got is not None and got.outputs == []
+        await store.write_cell(code, CellWrite("a", "y", share_outputs=False), empty.seq)
+        got = await store.get_cell(code, "a")
+        assert got is not None and got.outputs is None
+        # a cell never shared has none; toggling the lock keeps them
+        await store.write_cell(code, CellWrite("b", "z"), None)
+        got = await store.get_cell(code, "b")
+        assert got is not None and got.outputs is None
+        await store.write_cell(code, CellWrite("c", "w", share_outputs=True, outputs=outputs), 0)
+        await store.set_sync_allowed(code, "c", False)
+        await store.set_sync_allowed(code, "c", True)
+        got = await store.get_cell(code, "c")
+        assert got is not None and got.outputs == outputs
+
+    async def test_reorder_cells(self, store: Store, code: str) -> None:
+        rec = Recorder().attach(store)
+        await store.subscribe(code)
+        for i, cell_id in enumerate(("a", "b", "c", "d")):
+            await store.write_cell(code, CellWrite(cell_id, cell_id, index=i * 10), None)
+        before = {e.cell_id: e.seq for e in await store.list_cells(code)}
+        full = await store.reorder_cells(code, ["d", "b"])
+        assert full == ["d", "b", "a", "c"]  # the others after, in their order
+        entries = await store.list_cells(code)
+        assert [(e.cell_id, e.index) for e in entries] == [("d", 0), ("b", 1), ("a", 2), ("c", 3)]
+        assert {e.cell_id: e.seq for e in entries} == before  # no seq changes
+        got = await store.get_cell(code, "a")
+        assert got is not None and got.index == 2
+        await wait_until(lambda: len(rec.of(code)) == 5, what="the order event")
+        event = rec.of(code)[-1]
+        assert (event.type, event.order, event.cell_id) == ("order", ("d", "b", "a", "c"), None)
+        assert StoreEvent.from_dict(code, event.to_dict()) == event
+        # an unknown cell: nothing written, no event
+        assert await store.reorder_cells(code, ["a", "nope"]) is None
+        assert [e.cell_id for e in await store.list_cells(code)] == ["d", "b", "a", "c"]
+        # a push keeps the index; a new cell goes last
+        await store.write_cell(code, CellWrite("a", "a2"), None)
+        await store.write_cell(code, CellWrite("e", "e"), None)
+        assert [(e.cell_id, e.index) for e in await store.list_cells(code)] == [
+            ("d", 0), ("b", 1), ("a", 2), ("c", 3), ("e", 4)
+        ]  # fmt: skip
+        assert await store.reorder_cells(new_code(), []) is None
+        await store.end_session(code, 5.0)
+        with pytest.raises(SessionGone):
+            await store.reorder_cells(code, ["a"])
+
+    async def test_move_cell(self, store: Store, code: str) -> None:
+        rec = Recorder().attach(store)
+        await store.subscribe(code)
+        outputs = [{"output_type": "stream", "name": "stdout", "text": "1\n"}]
+        a = await store.write_cell(
+            code, CellWrite("a", "x = 1\n", index=3, share_outputs=True, outputs=outputs), None
+        )
+        await store.write_cell(code, CellWrite("b", "y"), None)
+        state = b"\x01\x02" * 20
+        await store.put_student(code, StudentRecord("s1", "alice", "Alice", joined=1.0))
+        await store.put_student(code, StudentRecord("s2", "bob", "Bob", joined=2.0))
+        await store.record_pull(code, "s1", "a", PulledCell(a.seq, "x = 1\n", state))
+        await store.record_pull(code, "s1", "b", PulledCell(2, "y"))
+        await store.mark_pull(code, "s1", "a", PullMark("kept", a.seq, 3.0))
+        request = HelpRequest("s2", "a", "r1", "Bob", "bob", "?", "x", opened=4.0)
+        assert await store.put_help(code, request)
+        moved = await store.move_cell(code, "a", "z")
+        assert moved is not None
+        assert (moved.cell_id, moved.seq, moved.source, moved.index, moved.outputs) == (
+            "z", a.seq, "x = 1\n", 3, outputs
+        )  # fmt: skip
+        assert await store.get_cell(code, "a") is None
+        got = await store.get_cell(code, "z")
+        assert got is not None and (got.seq, got.source, got.outputs) == (a.seq, "x = 1\n",
+                                                                          outputs)  # fmt: skip
+        assert got.crdt_state == a.crdt_state
+        assert [e.cell_id for e in await store.list_cells(code)] == ["z", "b"]
+        s1 = await store.get_student(code, "s1")
+        assert s1 is not None
+        assert s1.pulled == {"z": PulledCell(a.seq, "x = 1\n", state), "b": PulledCell(2, "y")}
+        assert s1.marks == {"z": PullMark("kept", a.seq, 3.0)}
+        assert await store.get_help(code, "s2", "a") is None
+        help_z = await store.get_help(code, "s2", "z")
+        assert help_z is not None and help_z.cell_id == "z" and help_z.request_id == "r1"
+        await wait_until(lambda: any(e.type == "moved" for e in rec.of(code)), what="moved")
+        event = next(e for e in rec.of(code) if e.type == "moved")
+        assert (event.cell_id, event.from_id, event.seq) == ("z", "a", a.seq)
+        assert event.entry() == CellIndexEntry("z", a.seq, 3, True, "code")
+        # refused: the old id absent, the new id taken; nothing changes
+        assert await store.move_cell(code, "a", "q") is None
+        assert await store.move_cell(code, "z", "b") is None
+        assert [e.cell_id for e in await store.list_cells(code)] == ["z", "b"]
+        # the moved cell is written, removed and moved again as any other
+        again = await store.write_cell(code, CellWrite("z", "x = 2\n"), a.seq)
+        assert again.outputs == outputs
+        assert await store.move_cell(code, "z", "a") is not None
+        assert await store.remove_cell(code, "a") is not None
+        assert [e.cell_id for e in await store.list_cells(code)] == ["b"]
+        await store.end_session(code, 5.0)
+        with pytest.raises(SessionGone):
+            await store.move_cell(code, "b", "c")
+
     async def test_help_expires_with_the_session(self, make_store: MakeStore) -> None:
         store = await make_store(ttl=StoreTTL(active=0.3, ended=0.1))
         code = new_code()

@@ -131,6 +131,11 @@ class FollowClient:
     def order(self) -> list[str]:
         return [c["id"] for c in self.cells()]
 
+    def outputs(self) -> dict[str, list[dict[str, Any]]]:
+        """Each code cell's outputs as shown (the teacher's shared ones; empty: none shared,
+        or the cell is locked). Render them as untrusted output."""
+        return {c["id"]: list(c.get("outputs", [])) for c in self.cells() if "outputs" in c}
+
     def locked(self) -> set[str]:
         return {c["id"] for c in self.cells() if c["metadata"].get(METADATA_KEY, {}).get("locked")}
 

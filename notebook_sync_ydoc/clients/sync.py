@@ -22,7 +22,7 @@ import itertools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from tornado.httpclient import HTTPRequest
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from jupyter_ydoc import YNotebook
 
 DEFAULT_TIMEOUT = 10.0
+
+
+_V = TypeVar("_V")
 
 
 class SyncError(Exception):
@@ -201,13 +204,21 @@ class TeacherClient(SyncConnection):
         sync_allowed: bool | None = None,
         index: int | None = None,
         metadata: dict[str, Any] | None = None,
+        outputs: list[dict[str, Any]] | None = None,
+        share_outputs: bool | None = None,
     ) -> dict[str, Any]:
+        """Push a cell. ``outputs`` shares them (bounded by the server); ``share_outputs=False``
+        stops sharing; neither keeps what is shared."""
         content: dict[str, Any] = {"source": source}
         if cell_type is not None:
             content["cell_type"] = cell_type
         if metadata is not None:
             content["metadata"] = metadata
+        if outputs is not None:
+            content["outputs"] = outputs
         fields: dict[str, Any] = {"cell_id": cell_id, "content": content}
+        if share_outputs is not None:
+            fields["share_outputs"] = share_outputs
         if sync_allowed is not None:
             fields["metadata"] = {"sync_allowed": sync_allowed}
         if index is not None:
@@ -222,6 +233,15 @@ class TeacherClient(SyncConnection):
 
     async def end_session(self) -> dict[str, Any]:
         return await self.request("end_session")
+
+    async def reorder(self, order: list[str]) -> list[str]:
+        """The cells in this order (others after, as they were); the session's full order."""
+        reply = await self.request("reorder_cells", order=order)
+        return list(reply["order"])
+
+    async def move_cell(self, from_id: str, to_id: str) -> dict[str, Any]:
+        """A cell's new id (cut and paste): the students' pulled state follows it."""
+        return await self.request("move_cell", from_id=from_id, to_id=to_id)
 
     # help requests and progress --------------------------------------------------------------
     async def help_answer(
@@ -252,6 +272,11 @@ class TeacherClient(SyncConnection):
     async def progress(self) -> dict[str, Any]:
         """The progress matrix; ``progress_update`` messages follow as it changes."""
         return await self.request("progress")
+
+
+def _rename(table: dict[str, _V], from_id: str, to_id: str) -> None:
+    if from_id in table:
+        table[to_id] = table.pop(from_id)
 
 
 @dataclass
@@ -287,6 +312,7 @@ class StudentClient(SyncConnection):
         # the teacher's private suggestions announced and not pulled: cell id -> seq
         self.suggestions: dict[str, int] = {}
         self.answers: dict[str, dict[str, Any]] = {}  # cell id -> the last help_answered
+        self.outputs: dict[str, list[dict[str, Any]]] = {}  # cell id -> outputs last pulled
         super().__init__(ws, timeout)
 
     # bookkeeping of notifications ----------------------------------------------------------------
@@ -318,8 +344,46 @@ class StudentClient(SyncConnection):
                 known.sync_allowed = bool(message["sync_allowed"])
         elif mtype == "cell_removed":
             self.cells.pop(str(message["cell_id"]), None)
+        elif mtype == "cells_reordered":
+            self._reordered([str(c) for c in message["order"]])
+        elif mtype == "cell_moved":
+            self._moved(str(message["from_id"]), str(message["to_id"]))
         elif mtype == "session_ended":
             self.ended = True
+
+    def _reordered(self, order: list[str]) -> None:
+        """The teacher's new order: the teacher's cells in this notebook move among the places
+        they hold (the student's own cells stay where they are)."""
+        for i, cell_id in enumerate(order):
+            known = self.cells.get(cell_id)
+            if known is not None:
+                known.index = i
+        ycells = self.notebook.ycells
+        places = [i for i, c in enumerate(ycells) if str(c.get("id")) in self.cells]
+        current = [str(ycells[i].get("id")) for i in places]
+        wanted = sorted(current, key=lambda c: self.cells[c].index)
+        if wanted == current:
+            return
+        cells = {str(ycells[i].get("id")): self.notebook.get_cell(i) for i in places}
+        with self.notebook.ydoc.transaction():
+            for place, cell_id in zip(places, wanted, strict=True):
+                if str(ycells[place].get("id")) != cell_id:
+                    ycells[place] = self.notebook.create_ycell(cells[cell_id])
+
+    def _moved(self, from_id: str, to_id: str) -> None:
+        """A teacher cell's new id: what this client knows and pulled of it follows it."""
+        cell = self.cells.pop(from_id, None)
+        if cell is not None:
+            cell.cell_id = to_id
+            self.cells[to_id] = cell
+        _rename(self.bases, from_id, to_id)
+        _rename(self.suggestions, from_id, to_id)
+        _rename(self.answers, from_id, to_id)
+        _rename(self.outputs, from_id, to_id)
+        self.seen |= {(to_id, seq) for cell_id, seq in self.seen if cell_id == from_id}
+        pos = self._position(from_id)
+        if pos is not None:
+            self.notebook.ycells[pos]["id"] = to_id
 
     @property
     def available(self) -> dict[str, int]:
@@ -423,13 +487,27 @@ class StudentClient(SyncConnection):
             self.notebook.ycells.insert(self._insert_position(cell_id), ycell)
         else:
             self._write_source(pos, content["source"])
+        outputs = content.get("outputs")
+        if outputs is not None:
+            self.outputs[cell_id] = outputs
+            at = self._position(cell_id)
+            target = self.notebook.ycells[at] if at is not None else None
+            if target is not None and "outputs" in target:
+                from pycrdt import Array  # as YNotebook: the server runs without pycrdt too
 
-    async def pull(self, cell_id: str, strategy: str | None = None) -> dict[str, Any]:
-        """Pull one cell, sending this notebook's text of it, and apply the result.
+                target["outputs"] = Array(self.notebook._create_youtputs(outputs))
+
+    async def pull(
+        self, cell_id: str, strategy: str | None = None, *, with_outputs: bool = False
+    ) -> dict[str, Any]:
+        """Pull one cell, sending this notebook's text of it, and apply the result (with the
+        teacher's shared outputs, if ``with_outputs``).
 
         A ``conflict`` reply changes nothing: call again with ``strategy="theirs"`` or ``"mine"``.
         """
         fields: dict[str, Any] = {"cell_id": cell_id}
+        if with_outputs:
+            fields["with_outputs"] = True
         local = self.source(cell_id)
         if local is not None:
             fields["local_source"] = local

@@ -3,10 +3,13 @@
 ``/notebook-sync/room/<CODE>`` (see :mod:`..transport.follow`) serves, per session, a
 pycrdt-websocket :class:`~pycrdt.websocket.YRoom` whose document follows jupyter-ydoc's
 ``YNotebook`` schema: the teacher's shared cells in the session's order (``index``, then
-``seq``), each with ``id``, ``cell_type`` and ``source``. A locked cell (``sync_allowed`` false)
-is a placeholder: its ``source`` is empty and ``metadata.notebook_sync.locked`` is true; its
-content is never read from the store. Every cell's ``metadata.notebook_sync`` also carries the
-cell's ``seq`` (a float: Yjs numbers are floats).
+``seq``), each with ``id``, ``cell_type`` and ``source``. A code cell whose outputs the teacher
+shares has them as ``outputs`` (bounded by the teacher's server; clients render them untrusted).
+A locked cell (``sync_allowed`` false) is a placeholder: its ``source`` and ``outputs`` are empty
+and ``metadata.notebook_sync.locked`` is true; its content is never read from the store. An
+``order`` event (the teacher moved cells) moves the cells with no read; a ``moved`` event (a
+cell's new id) shows the cell under its new id. Every cell's ``metadata.notebook_sync`` also
+carries the cell's ``seq`` (a float: Yjs numbers are floats).
 
 The document is written only here, from the store: an initial load (``list_cells`` plus
 ``get_cell`` of each shared cell), then the store events of the session (:meth:`FollowManager.
@@ -32,13 +35,15 @@ a ``notebook_sync`` key: the only state carrying that key is the room's.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from jupyter_ydoc import YNotebook
+from jupyter_ydoc.utils import cast_all
 from pycrdt import (
     Doc,
     Map,
@@ -97,6 +102,7 @@ class FollowCell:
     index: int
     locked: bool
     source: str
+    outputs: str | None = None  # the shared outputs as JSON (None: not shared, or locked)
 
     @property
     def order(self) -> tuple[int, int]:
@@ -110,7 +116,20 @@ class FollowCell:
     def from_record(cls, record: CellRecord) -> FollowCell:
         if not record.sync_allowed:
             return cls(record.cell_id, record.cell_type, record.seq, record.index, True, "")
-        return cls(record.cell_id, record.cell_type, record.seq, record.index, False, record.source)
+        outputs = None if record.outputs is None else json.dumps(record.outputs)
+        return cls(
+            record.cell_id,
+            record.cell_type,
+            record.seq,
+            record.index,
+            False,
+            record.source,
+            outputs,
+        )
+
+    def at(self, index: int) -> FollowCell:
+        """This cell at another place."""
+        return replace(self, index=index)
 
 
 class Follower:
@@ -231,6 +250,7 @@ class FollowRoom:
         self.title = ""
         self.cells: list[FollowCell] = []  # exactly what the document shows, in its order
         self._dirty: dict[str, StoreEvent] = {}  # cell id -> latest event
+        self._order: dict[str, int] = {}  # cell id -> index, from "order" events not yet shown
         self._reload = True
         self._roster_dirty = True
         self._roster: list[dict[str, Any]] = []
@@ -271,8 +291,16 @@ class FollowRoom:
             self._roster_dirty = True
         elif event.type == "ended":
             self.ended = True
+        elif event.type == "order" and event.order is not None:
+            self._order.update((cell_id, i) for i, cell_id in enumerate(event.order))
+        elif event.type == "moved" and event.cell_id is not None and event.from_id is not None:
+            gone = StoreEvent(type="removed", code=self.code, cell_id=event.from_id)
+            self._dirty[event.from_id] = gone
+            self._order.pop(event.from_id, None)
+            self._dirty[event.cell_id] = event
         elif event.cell_id is not None:
             self._dirty[event.cell_id] = event
+            self._order.pop(event.cell_id, None)  # the event's index is newer
         self._wake.set()
 
     def reload(self) -> None:
@@ -315,11 +343,13 @@ class FollowRoom:
         if self._reload:
             self._reload = False
             self._dirty.clear()
+            self._order.clear()
             await self._load_all()
             self.loaded.set()
-        elif self._dirty:
+        elif self._dirty or self._order:
             batch, self._dirty = self._dirty, {}
-            await self._load_cells(batch)
+            order, self._order = self._order, {}
+            await self._load_cells(batch, order)
         if self._roster_dirty and not self.ended:
             self._roster_dirty = False
             students = await self.store.list_students(self.code)
@@ -346,9 +376,7 @@ class FollowRoom:
             return None
         if cell.locked != (not entry.sync_allowed):
             return None
-        return FollowCell(
-            cell.cell_id, cell.cell_type, cell.seq, entry.index, cell.locked, cell.source
-        )
+        return cell.at(entry.index)
 
     async def _load_all(self) -> None:
         session = await self.store.get_session(self.code)
@@ -374,8 +402,8 @@ class FollowRoom:
                 wanted[cell_id] = FollowCell.from_record(record)
         self._apply(sorted(wanted.values(), key=lambda c: c.order))
 
-    async def _load_cells(self, batch: dict[str, StoreEvent]) -> None:
-        shown = {c.cell_id: c for c in self.cells}
+    async def _load_cells(self, batch: dict[str, StoreEvent], order: dict[str, int]) -> None:
+        shown = {c.cell_id: c.at(order[c.cell_id]) if c.cell_id in order else c for c in self.cells}
         to_read: list[str] = []
         for cell_id, event in batch.items():
             if event.type == "removed":
@@ -406,7 +434,8 @@ class FollowRoom:
             "metadata": {"editable": False, "deletable": False, METADATA_KEY: _cell_meta(cell)},
         }
         if cell.cell_type == "code":
-            value.update(execution_count=None, outputs=[])
+            outputs = [] if cell.outputs is None else json.loads(cell.outputs)
+            value.update(execution_count=None, outputs=cast_all(outputs, int, float))
         return self.notebook.create_ycell(value)
 
     def _apply(self, wanted: list[FollowCell]) -> None:
@@ -448,7 +477,7 @@ class FollowRoom:
 
     def _update(self, i: int, old: FollowCell, new: FollowCell) -> None:
         ycells = self.notebook.ycells
-        if old.cell_type != new.cell_type:
+        if old.cell_type != new.cell_type or old.outputs != new.outputs:
             ycells[i] = self._ycell(new)
             return
         ycell = ycells[i]

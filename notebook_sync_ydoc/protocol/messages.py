@@ -153,6 +153,27 @@ def cell_removed(cell_id: str, seq: int) -> Payload:
     return {"type": "cell_removed", "cell_id": cell_id, "seq": seq}
 
 
+def cells_reordered(order: Iterable[str]) -> Payload:
+    """The session's cells in the teacher's notebook order (``index`` = position)."""
+    return {"type": "cells_reordered", "order": list(order)}
+
+
+def cell_moved(from_id: str, to_id: str, seq: int, index: int) -> Payload:
+    """A cell got a new id (cut and paste in the teacher's notebook); the student's pulled state
+    of ``from_id`` is now that of ``to_id``."""
+    return {"type": "cell_moved", "from_id": from_id, "to_id": to_id, "seq": seq, "index": index}
+
+
+def add_outputs(reply: Payload, cell: CellRecord) -> Payload:
+    """``reply`` (a pull's or preview's) with the teacher's shared outputs of ``cell`` in its
+    ``content`` (``request_sync`` ``with_outputs``); unchanged when they are not shared or the
+    cell is locked."""
+    content = reply.get("content")
+    if cell.outputs is not None and cell.sync_allowed and isinstance(content, dict):
+        content["outputs"] = cell.outputs
+    return reply
+
+
 def cell_pushed(cell_id: str, seq: int, source: str) -> Payload:
     """To the teacher's other tabs: what the server now holds of a cell one tab pushed."""
     return {"type": "cell_pushed", "cell_id": cell_id, "seq": seq, "source": source}

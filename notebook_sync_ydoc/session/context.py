@@ -28,6 +28,7 @@ class ServiceConfig:
     max_message_bytes: int = 4 * 1024 * 1024
     max_source_bytes: int = 1024 * 1024
     max_cells_per_session: int = 1000
+    max_output_bytes: int = 256 * 1024  # a cell's shared outputs (over it: placeholders)
     teacher_users: frozenset[str] = frozenset()
     teacher_groups: frozenset[str] = frozenset()
     join_failures_per_minute: int = 10

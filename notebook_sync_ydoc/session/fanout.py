@@ -156,6 +156,14 @@ class FanOut:
             await self._ended(room)
             return
         self._keep_written_true(room, event)
+        if event.type == "order" and event.order is not None:
+            text = encode(messages.cells_reordered(event.order))
+            for member in list(room.students):
+                member.peer.send_text(text)
+            return
+        if event.type == "moved" and event.cell_id is not None and event.from_id is not None:
+            self._moved(room, event.from_id, event.cell_id, event)
+            return
         if event.type == "removed" and event.cell_id is not None:
             text = encode(messages.cell_removed(event.cell_id, event.seq))
             for member in list(room.students):
@@ -181,8 +189,25 @@ class FanOut:
             await self.ctx.rooms.drop(member)
 
     @staticmethod
+    def _moved(room: Room, from_id: str, to_id: str, event: StoreEvent) -> None:
+        """A cell's new id: the students' pulled and notified seqs of it follow it."""
+        text = encode(messages.cell_moved(from_id, to_id, event.seq, event.index or 0))
+        for member in list(room.students):
+            for seqs in (member.pulled, member.notified):
+                if from_id in seqs:
+                    seqs[to_id] = seqs.pop(from_id)
+            member.peer.send_text(text)
+
+    @staticmethod
     def _keep_written_true(room: Room, event: StoreEvent) -> None:
         """Keep this server's last-written records true to the store."""
+        if event.type == "order" and event.order is not None:
+            positions = {cell_id: i for i, cell_id in enumerate(event.order)}
+            for record in room.written.values():
+                record.index = positions.get(record.cell_id, record.index)
+            return
+        if event.type == "moved" and event.from_id is not None:
+            room.written.pop(event.from_id, None)
         written = room.written.get(event.cell_id) if event.cell_id is not None else None
         if written is None:
             return

@@ -98,6 +98,8 @@ class SyncService:
             "push_cell": teacher.push_cell,
             "toggle_sync": teacher.toggle_sync,
             "remove_cell": teacher.remove_cell,
+            "reorder_cells": teacher.reorder_cells,
+            "move_cell": teacher.move_cell,
             "end_session": teacher.end_session,
             "join_session": _then(student.join_session, feed.catch_up_student),
             "request_sync": student.request_sync,

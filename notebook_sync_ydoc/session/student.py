@@ -158,6 +158,8 @@ class StudentActions:
             return
         base = student.pulled.get(cell.cell_id)
         reply = self._pull_reply(message, cell, base, outcome)
+        if message.data.get("with_outputs"):
+            msg.add_outputs(reply, cell)  # the teacher's shared outputs (never a locked cell's)
         pulled = PulledCell(seq=cell.seq, base_source=cell.source, base_state=cell.crdt_state)
         await ctx.store.record_pull(code, student.student_id, cell.cell_id, pulled)
         if outcome.status == "kept":

@@ -10,15 +10,18 @@ from typing import Any
 from ..protocol import Message, ProtocolError, as_text
 from ..protocol import messages as msg
 from ..store import CellRecord, CellWrite, SeqConflict, SessionGone, SessionRecord
+from ..store.base import Outputs
 from .access import hash_key, new_session_code
 from .context import Context
 from .fanout import FanOut
 from .members import Member
+from .outputs import bound_outputs
 
 __all__ = ["TeacherActions"]
 
 PUSH_ATTEMPTS = 16  # rebases on concurrent pushes of one cell before giving up
 CODE_ATTEMPTS = 20  # fresh session codes tried before giving up
+MAX_OUTPUTS = 1000  # outputs of one cell (their size is bounded by max_output_bytes)
 
 
 class TeacherActions:
@@ -80,7 +83,7 @@ class TeacherActions:
     async def push_cell(self, member: Member, message: Message) -> None:
         ctx = self.ctx
         code = ctx.require(member, message, "teacher")
-        push = _Push.of(message.data)
+        push = _Push.of(message.data, ctx.config.max_output_bytes)
         ctx.check_source(push.source, "cell source")
         room = ctx.rooms.get(code)
         current = room.written.get(push.cell_id) if room is not None else None
@@ -147,6 +150,50 @@ class TeacherActions:
             raise ProtocolError("cell_not_found", f"no cell {cell_id} in session {code}")
         ctx.reply(member, message, msg.cell_removed(cell_id, seq))
 
+    async def reorder_cells(self, member: Member, message: Message) -> None:
+        """The cells' order in the teacher's notebook, with no push (every index at once)."""
+        ctx = self.ctx
+        code = ctx.require(member, message, "teacher")
+        order: list[str] = message.data["order"]
+        limit = ctx.config.max_cells_per_session
+        if len(order) > limit:
+            raise ProtocolError("too_large", f"a session holds at most {limit} cells")
+        if len(set(order)) != len(order):
+            raise ProtocolError("invalid_message", "order names a cell more than once")
+        await ctx.active_session(member, code)
+        known = {e.cell_id for e in await ctx.store.list_cells(code)}
+        unknown = [c for c in order if c not in known]
+        full = None if unknown else await ctx.store.reorder_cells(code, order)
+        if full is None:
+            missing = ", ".join(unknown[:5]) or "a cell removed meanwhile"
+            raise ProtocolError("cell_not_found", f"not cells of session {code}: {missing}")
+        ctx.reply(member, message, msg.cells_reordered(full))
+        room = ctx.rooms.get(code)
+        for other in room.other_tabs(member) if room is not None else ():
+            other.send(msg.cells_reordered(full))
+
+    async def move_cell(self, member: Member, message: Message) -> None:
+        """A cell's new id (cut and paste): the cell and the students' pulled state follow."""
+        ctx = self.ctx
+        code = ctx.require(member, message, "teacher")
+        from_id: str = message.data["from_id"]
+        to_id: str = message.data["to_id"]
+        if from_id == to_id:
+            raise ProtocolError("invalid_message", "from_id and to_id are the same cell")
+        await ctx.active_session(member, code)
+        record = await ctx.store.move_cell(code, from_id, to_id)
+        if record is None:
+            if await ctx.store.get_cell(code, to_id) is not None:
+                raise ProtocolError("invalid_message", f"cell {to_id} already exists")
+            raise ProtocolError("cell_not_found", f"no cell {from_id} in session {code}")
+        room = ctx.rooms.get(code)
+        if room is not None:
+            room.written.pop(from_id, None)
+        reply = msg.cell_moved(from_id, to_id, record.seq, record.index)
+        ctx.reply(member, message, reply)
+        for other in room.other_tabs(member) if room is not None else ():
+            other.send(msg.cell_moved(from_id, to_id, record.seq, record.index))
+
     async def end_session(self, member: Member, message: Message) -> None:
         ctx = self.ctx
         code = ctx.require(member, message, "teacher")
@@ -174,6 +221,8 @@ class _Push:
         metadata: dict[str, Any] | None,
         sync_allowed: bool | None,
         index: int | None,
+        share_outputs: bool | None = None,
+        outputs: Outputs | None = None,
     ) -> None:
         self.cell_id = cell_id
         self.source = source
@@ -181,13 +230,25 @@ class _Push:
         self.metadata = metadata
         self.sync_allowed = sync_allowed
         self.index = index
+        self.share_outputs = share_outputs
+        self.outputs = outputs
 
     @classmethod
-    def of(cls, data: dict[str, Any]) -> _Push:
+    def of(cls, data: dict[str, Any], max_output_bytes: int) -> _Push:
         content: dict[str, Any] = data["content"]
         sync_allowed: bool | None = data.get("sync_allowed")
         if sync_allowed is None:  # the seed protocol's place for it
             sync_allowed = (data.get("metadata") or {}).get("sync_allowed")
+        share: bool | None = data.get("share_outputs")
+        outputs: Outputs | None = content.get("outputs")
+        if share is True and outputs is None:
+            raise ProtocolError("invalid_message", "share_outputs true needs content.outputs")
+        if share is False and outputs is not None:
+            raise ProtocolError("invalid_message", "content.outputs with share_outputs false")
+        if outputs is not None:
+            if len(outputs) > MAX_OUTPUTS:
+                raise ProtocolError("too_large", f"a cell shares at most {MAX_OUTPUTS} outputs")
+            share, outputs = True, bound_outputs(outputs, max_output_bytes)
         return cls(
             cell_id=data["cell_id"],
             source=as_text(content["source"]) or "",
@@ -195,6 +256,8 @@ class _Push:
             metadata=content.get("metadata"),
             sync_allowed=sync_allowed,
             index=data.get("index"),
+            share_outputs=share,
+            outputs=outputs,
         )
 
     def unchanged(self, current: CellRecord) -> bool:
@@ -205,6 +268,7 @@ class _Push:
             and (self.metadata is None or self.metadata == current.metadata)
             and (self.sync_allowed is None or self.sync_allowed == current.sync_allowed)
             and (self.index is None or self.index == current.index)
+            and (self.share_outputs is None or self.outputs == current.outputs)
         )
 
     def write(self, ctx: Context, code: str, current: CellRecord | None) -> CellWrite:
@@ -224,4 +288,6 @@ class _Push:
             crdt_state=state,
             sync_allowed=self.sync_allowed,
             index=self.index,
+            share_outputs=self.share_outputs,
+            outputs=self.outputs,
         )

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 SessionStatus = Literal["active", "ended"]
-EventType = Literal["cell", "sync", "removed", "ended", "roster", "help"]
+EventType = Literal["cell", "sync", "removed", "ended", "roster", "help", "order", "moved"]
+Outputs = list[dict[str, Any]]  # nbformat outputs of a cell (already bounded in size)
 MarkStatus = Literal["conflict", "kept"]
 
 
@@ -64,6 +65,10 @@ class CellWrite:
     sync_allowed: bool | None = None
     index: int | None = None  # position in the teacher's notebook; None keeps the old one (a new
     # cell without an index goes after the last one)
+    # whether the teacher shares this cell's outputs: True stores ``outputs``, False clears them,
+    # None keeps what is stored
+    share_outputs: bool | None = None
+    outputs: Outputs | None = None
 
 
 @dataclass
@@ -79,6 +84,7 @@ class CellRecord:
     sync_allowed: bool
     index: int
     updated: float
+    outputs: Outputs | None = None  # None: the teacher does not share this cell's outputs
 
 
 @dataclass(frozen=True)
@@ -181,13 +187,21 @@ class StoreEvent:
     # listeners of cell events (the follow rooms) have nothing to do with it.
     student_id: str | None = None
     help_cell: str | None = None
+    # "order" events: every cell id of the session in its new order (index = position); not
+    # ``cell_id``. "moved" events: ``cell_id`` is the new id, ``from_id`` the old one.
+    order: tuple[str, ...] | None = None
+    from_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type, "seq": self.seq, "origin": self.origin}
-        for name in ("cell_id", "sync_allowed", "index", "cell_type", "student_id", "help_cell"):
+        for name in (
+            "cell_id", "sync_allowed", "index", "cell_type", "student_id", "help_cell", "from_id"
+        ):  # fmt: skip
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
+        if self.order is not None:
+            out["order"] = list(self.order)
         return out
 
     def entry(self) -> CellIndexEntry | None:
@@ -214,6 +228,8 @@ class StoreEvent:
             cell_type=data.get("cell_type"),
             student_id=data.get("student_id"),
             help_cell=data.get("help_cell"),
+            order=tuple(str(c) for c in data["order"]) if data.get("order") is not None else None,
+            from_id=data.get("from_id"),
         )
 
 
@@ -355,6 +371,22 @@ class Store(abc.ABC):
     async def remove_cell(self, code: str, cell_id: str) -> int | None:
         """Atomically delete the cell, bump seq, publish ``removed``; the new seq, or None if the
         cell (or the session) is absent. Raises :class:`SessionGone` if the session has ended."""
+
+    @abc.abstractmethod
+    async def reorder_cells(self, code: str, order: list[str]) -> list[str] | None:
+        """Atomically give the cells their order in the teacher's notebook and publish
+        ``order``: the cells named in ``order`` first, in that order, then the session's other
+        cells in their present order; every cell's ``index`` becomes its position. No seq
+        changes. Returns the full order; None (nothing written) if a named cell is not in the
+        session or the session is absent. Raises :class:`SessionGone` if it has ended."""
+
+    @abc.abstractmethod
+    async def move_cell(self, code: str, from_id: str, to_id: str) -> CellRecord | None:
+        """Atomically give a cell a new id (a cut and paste in the teacher's notebook): the
+        record, its place in the index, and every student's pulled state, pull mark and help
+        request of it move to ``to_id``; no seq changes; publish ``moved``. None (nothing
+        written) if ``from_id`` is absent or ``to_id`` present. Raises :class:`SessionGone` if
+        the session has ended."""
 
     @abc.abstractmethod
     async def get_cell(self, code: str, cell_id: str) -> CellRecord | None: ...

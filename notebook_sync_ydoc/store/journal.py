@@ -43,11 +43,21 @@ class Journal:
     def update_session(self, record: SessionRecord, expires: float) -> None:
         """The session's status, ``updated`` time and lifetime (end, touch)."""
 
-    def write_cell(self, code: str, record: CellRecord, expires: float) -> None: ...
+    def write_cell(
+        self, code: str, record: CellRecord, expires: float, outputs_changed: bool = True
+    ) -> None:
+        """The cell's new record; ``outputs_changed``: its outputs differ from the stored ones
+        (else they need no writing)."""
 
     def set_sync_allowed(self, code: str, cell_id: str, allowed: bool, expires: float) -> None: ...
 
     def remove_cell(self, code: str, cell_id: str, seq: int, expires: float) -> None: ...
+
+    def reorder_cells(self, code: str, indexes: dict[str, int], expires: float) -> None:
+        """New ``index`` of the cells named (the others keep theirs)."""
+
+    def move_cell(self, code: str, from_id: str, to_id: str, expires: float) -> None:
+        """A cell's new id: its record, and every student's pulls, marks and help of it."""
 
     def put_student(self, code: str, student: StudentRecord, new: bool, expires: float) -> None: ...
 

@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from .base import (
     CellIndexEntry,
@@ -41,17 +41,32 @@ from .base import (
 )
 from .dispatch import EventDispatcher
 from .embedded_help import EmbeddedHelp
+from .embedded_order import EmbeddedOrder, new_outputs
 from .journal import Journal, SessionState
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
+
+
+def _copied(record: R) -> R:
+    """A shallow copy of a record (a dataclass without slots): what ``replace(record)`` gives,
+    without its introspection of the fields on every call (reads run on every pull)."""
+    out: R = object.__new__(type(record))
+    out.__dict__.update(record.__dict__)
+    return out
 
 
 def _cell_out(record: CellRecord) -> CellRecord:
-    """A caller's copy of a stored cell: only ``metadata`` is mutable (source, state: str/bytes)."""
-    return replace(record, metadata=copy.deepcopy(record.metadata) if record.metadata else {})
+    """A caller's copy of a stored cell: only ``metadata`` and ``outputs`` are mutable (source,
+    state: str/bytes)."""
+    return replace(
+        record,
+        metadata=copy.deepcopy(record.metadata) if record.metadata else {},
+        outputs=copy.deepcopy(record.outputs) if record.outputs is not None else None,
+    )
 
 
-class MemoryStore(EmbeddedHelp, Store):
+class MemoryStore(EmbeddedHelp, EmbeddedOrder, Store):
     """The embedded store (kind ``"memory"``); see the module docstring."""
 
     kind = "memory"
@@ -153,12 +168,11 @@ class MemoryStore(EmbeddedHelp, Store):
         # A copy as deep as a deepcopy (the pulled cells' fields are immutable str/bytes/int),
         # without deepcopy's per-object dispatch: this runs on every pull and for every
         # student of a roster.
-        return replace(
-            st,
-            online=st.student_id in s.online,
-            pulled={cid: replace(p) for cid, p in st.pulled.items()},
-            marks=dict(st.marks),  # PullMark is frozen
-        )
+        out = _copied(st)
+        out.online = st.student_id in s.online
+        out.pulled = {cid: _copied(p) for cid, p in st.pulled.items()}
+        out.marks = dict(st.marks)  # PullMark is frozen
+        return out
 
     # events ----------------------------------------------------------------------------------
     async def subscribe(self, code: str) -> None:
@@ -182,7 +196,7 @@ class MemoryStore(EmbeddedHelp, Store):
 
     async def get_session(self, code: str) -> SessionRecord | None:
         s = self._get(code)
-        return replace(s.record) if s is not None else None  # its fields are immutable
+        return _copied(s.record) if s is not None else None  # its fields are immutable
 
     async def end_session(self, code: str, now: float) -> SessionRecord | None:
         s = self._get(code)
@@ -229,6 +243,7 @@ class MemoryStore(EmbeddedHelp, Store):
             sync_allowed=allowed,
             index=index,
             updated=time.time(),
+            outputs=new_outputs(cell, old),
         )
 
     async def write_cell(self, code: str, cell: CellWrite, expect_seq: int | None) -> CellRecord:
@@ -241,7 +256,10 @@ class MemoryStore(EmbeddedHelp, Store):
             raise SeqConflict(f"cell {cell.cell_id}: expected seq {expect_seq}, found {current}")
         record = self._new_record(s, cell, old)
         expires = self._deadline(s.record.status)
-        self._journal.write_cell(code, record, expires)
+        changed = (
+            cell.share_outputs is not None and (old.outputs if old else None) != record.outputs
+        )
+        self._journal.write_cell(code, record, expires, changed)
         s.seq = record.seq
         s.cells[cell.cell_id] = record
         s.expires = expires

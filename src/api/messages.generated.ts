@@ -34,6 +34,20 @@ export type StudentId = string;
 /** Schema: maxLength 500. */
 export type HelpNote = string;
 
+/**
+ * nbformat outputs of a cell (checked loosely: objects with an output_type; at most 1000); the
+ * server bounds their size (max_output_bytes) and replaces what is over it by a placeholder.
+ */
+export type Outputs = Array<{
+  output_type:
+    | 'stream'
+    | 'display_data'
+    | 'execute_result'
+    | 'error'
+    | 'update_display_data';
+  [key: string]: unknown;
+}>;
+
 /** The `create_session` message. */
 export interface ICreateSessionMessage {
   type: 'create_session';
@@ -64,10 +78,47 @@ export interface IPushCellMessage {
     source: string | string[];
     cell_type?: CellType;
     metadata?: CellMetadata;
+    outputs?: Outputs;
   };
   metadata?: {
     sync_allowed?: boolean;
   };
+  /**
+   * Share this cell's outputs with students and followers: true (or content.outputs present)
+   * stores content.outputs, false stops sharing (clears them); absent with no content.outputs
+   * keeps what is shared.
+   */
+  share_outputs?: boolean;
+}
+
+/**
+ * The `reorder_cells` message.
+ *
+ * Teacher: the session's cells in the teacher's notebook order (no push, no seq change). Cells
+ * not named go after the named ones in their present order. Reply cells_reordered; students
+ * get cells_reordered, followers see the cells move.
+ */
+export interface IReorderCellsMessage {
+  type: 'reorder_cells';
+  req_id?: ReqId;
+  session_code?: SessionCode;
+  /** Every cell id at most once; at most max_cells_per_session ids. */
+  order: CellId[];
+}
+
+/**
+ * The `move_cell` message.
+ *
+ * Teacher: a shared cell got a new id in the teacher's notebook (cut and paste): the cell, and
+ * every student's pulled state of it, move to to_id (no seq change). Reply cell_moved;
+ * students get cell_moved; use reorder_cells for its new place.
+ */
+export interface IMoveCellMessage {
+  type: 'move_cell';
+  req_id?: ReqId;
+  session_code?: SessionCode;
+  from_id: CellId;
+  to_id: CellId;
 }
 
 /** The `toggle_sync` message. */
@@ -117,6 +168,8 @@ export interface IRequestSyncMessage {
    * request) instead of the shared cell.
    */
   source?: 'teacher' | 'suggestion';
+  /** Also send the teacher's shared outputs of the cell (content.outputs) in the reply. */
+  with_outputs?: boolean;
   /**
    * Delta pulls: the seq of the text this client last pulled and still holds (null: none yet).
    * Its presence asks for the delta-pull reply.
@@ -223,6 +276,8 @@ export type ClientMessage =
   | ICreateSessionMessage
   | IResumeSessionMessage
   | IPushCellMessage
+  | IReorderCellsMessage
+  | IMoveCellMessage
   | IToggleSyncMessage
   | IRemoveCellMessage
   | IEndSessionMessage

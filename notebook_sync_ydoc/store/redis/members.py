@@ -40,6 +40,8 @@ ACKED: frozenset[SessionScript] = frozenset(
         "write_cell",
         "set_sync_allowed",
         "remove_cell",
+        "reorder_cells",
+        "move_cell",
         "put_student",
         "record_pull",
         "mark_pull",
@@ -154,10 +156,17 @@ class SessionScripts:
             self.members.replace(code, [], [])
         return bool(created)
 
-    async def run(self, name: SessionScript, code: str, own: str | None, args: list[Any]) -> Any:
-        """Run a session script on ``code`` (``own``: its KEYS[6], if it has one) with the
-        member keys it needs; the reply, never ``stale``."""
-        fixed: list[str | bytes] = [*self._keys.session_keys(code, own)]
+    async def run(
+        self,
+        name: SessionScript,
+        code: str,
+        own: str | None,
+        args: list[Any],
+        more: tuple[str, ...] = (),
+    ) -> Any:
+        """Run a session script on ``code`` (``own``: its KEYS[6], if it has one, ``more``
+        the keys after it) with the member keys it needs; the reply, never ``stale``."""
+        fixed: list[str | bytes] = [*self._keys.session_keys(code, own), *more]
         for _ in range(ATTEMPTS):
             members, cells = self.members.get(code).keys(self._keys, code)
             common = self._common(code, len(fixed), cells)

@@ -78,7 +78,13 @@ def session_from(h: RawHash) -> SessionRecord:
 
 # cells ---------------------------------------------------------------------------------------
 def cell_args(cell: CellWrite, expect_seq: int | None, metadata: str, updated: float) -> list[Any]:
-    """``write_cell.lua`` ARGV[10..19]."""
+    """``write_cell.lua`` ARGV[10..21]."""
+    if cell.share_outputs is None:
+        outputs = ["", ""]
+    elif cell.share_outputs:
+        outputs = ["1", compact_json(cell.outputs or [], ensure_ascii=False)]
+    else:
+        outputs = ["0", ""]
     return [
         cell.cell_id,
         "" if expect_seq is None else str(int(expect_seq)),
@@ -90,6 +96,7 @@ def cell_args(cell: CellWrite, expect_seq: int | None, metadata: str, updated: f
         "" if cell.sync_allowed is None else ("1" if cell.sync_allowed else "0"),
         "" if cell.index is None else str(int(cell.index)),
         repr(updated),
+        *outputs,
     ]
 
 
@@ -104,7 +111,16 @@ def cell_from(cell_id: str, h: RawHash) -> CellRecord:
         sync_allowed=h.get(b"sync_allowed") == b"1",
         index=int(h.get(b"index") or 0),
         updated=float(h.get(b"updated") or 0.0),
+        outputs=outputs_from(h.get(b"outputs")),
     )
+
+
+def outputs_from(raw: bytes | None) -> list[dict[str, Any]] | None:
+    """A cell's stored outputs (the ``outputs`` field; absent: not shared)."""
+    if not raw:  # a script's false (no field) arrives as None
+        return None
+    value = json.loads(text(raw))
+    return value if isinstance(value, list) else None
 
 
 def index_entries(raw: RawHash) -> list[CellIndexEntry]:

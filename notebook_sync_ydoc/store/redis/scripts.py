@@ -28,6 +28,8 @@ SessionScript = Literal[
     "write_cell",
     "set_sync_allowed",
     "remove_cell",
+    "reorder_cells",
+    "move_cell",
     "put_student",
     "record_pull",
     "mark_pull",

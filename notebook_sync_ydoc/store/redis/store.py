@@ -33,6 +33,7 @@ from .help import RedisHelp
 from .keys import KeySpace
 from .members import SessionScripts
 from .modes import RedisMode
+from .order import RedisOrder
 from .presence import Presence
 from .records import (
     RawHash,
@@ -41,6 +42,7 @@ from .records import (
     compact_json,
     index_entries,
     initial_pulled_fields,
+    outputs_from,
     pairs,
     pulled_json,
     session_fields,
@@ -53,7 +55,7 @@ from .shard_subscriber import make_subscriber
 log = logging.getLogger(__name__)
 
 
-class RedisStore(RedisHelp, Store):
+class RedisStore(RedisHelp, RedisOrder, Store):
     """The Redis store (kind ``"redis"``); see the package docstring."""
 
     kind = "redis"
@@ -310,6 +312,7 @@ class RedisStore(RedisHelp, Store):
             sync_allowed=int(res[3]) == 1,
             index=int(res[2]),
             updated=updated,
+            outputs=outputs_from(res[4] if len(res) > 4 else None),
         )
 
     async def set_sync_allowed(self, code: str, cell_id: str, allowed: bool) -> CellRecord | None:

@@ -58,6 +58,23 @@ UPSERT_CELL = (
 )
 UPDATE_ALLOWED = "UPDATE cells SET sync_allowed = ? WHERE code = ? AND cell_id = ?"
 DELETE_CELL = "DELETE FROM cells WHERE code = ? AND cell_id = ?"
+UPSERT_OUTPUTS = (
+    "INSERT INTO outputs (code, cell_id, data) VALUES (?, ?, ?) "
+    "ON CONFLICT (code, cell_id) DO UPDATE SET data = excluded.data"
+)
+DELETE_OUTPUTS = "DELETE FROM outputs WHERE code = ? AND cell_id = ?"
+UPDATE_INDEX = "UPDATE cells SET idx = ? WHERE code = ? AND cell_id = ?"
+# a cell's new id (move_cell): every table keyed by (code, ..., cell_id)
+RENAME_CELL = (
+    "UPDATE cells SET cell_id = ? WHERE code = ? AND cell_id = ?",
+    "UPDATE outputs SET cell_id = ? WHERE code = ? AND cell_id = ?",
+    "UPDATE pulls SET cell_id = ? WHERE code = ? AND cell_id = ?",
+    "UPDATE marks SET cell_id = ? WHERE code = ? AND cell_id = ?",
+)
+# the request's JSON names its cell too (``HelpRequest.to_json``: cid)
+RENAME_HELP = (
+    "UPDATE help SET cell_id = ?, data = json_set(data, '$.cid', ?) WHERE code = ? AND cell_id = ?"
+)
 INSERT_STUDENT = (
     "INSERT OR REPLACE INTO students (code, student_id, identity, name, joined) "
     "VALUES (?, ?, ?, ?, ?)"
@@ -233,19 +250,46 @@ class SQLiteJournal(Journal):
         self._run([(UPDATE_SESSION, (record.status, record.updated, wall, record.code))])
         self._deadlines[record.code] = wall
 
-    def write_cell(self, code: str, record: CellRecord, expires: float) -> None:
+    def write_cell(
+        self, code: str, record: CellRecord, expires: float, outputs_changed: bool = True
+    ) -> None:
         r = record
         meta = json.dumps(r.metadata, separators=(",", ":")) if r.metadata else "{}"
         row = (code, r.cell_id, r.seq, r.cell_type, meta, int(r.sync_allowed), r.index,
                r.updated, *_text_and_state(r.source, r.crdt_state))  # fmt: skip
-        self._run_refreshing(code, expires, [(UPSERT_CELL, row)])
+        statements: list[Statement] = [(UPSERT_CELL, row)]
+        if outputs_changed:  # a push that keeps the outputs does not rewrite them
+            statements.append(
+                (DELETE_OUTPUTS, (code, r.cell_id))
+                if r.outputs is None
+                else (
+                    UPSERT_OUTPUTS,
+                    (code, r.cell_id, json.dumps(r.outputs, separators=(",", ":"))),
+                )
+            )
+        self._run_refreshing(code, expires, statements)
 
     def set_sync_allowed(self, code: str, cell_id: str, allowed: bool, expires: float) -> None:
         self._run_refreshing(code, expires, [(UPDATE_ALLOWED, (int(allowed), code, cell_id))])
 
+    def reorder_cells(self, code: str, indexes: dict[str, int], expires: float) -> None:
+        rows: list[Statement] = [(UPDATE_INDEX, (i, code, c)) for c, i in indexes.items()]
+        self._run_refreshing(code, expires, rows)
+
+    def move_cell(self, code: str, from_id: str, to_id: str, expires: float) -> None:
+        rows: list[Statement] = [(sql, (to_id, code, from_id)) for sql in RENAME_CELL]
+        rows.append((RENAME_HELP, (to_id, to_id, code, from_id)))
+        self._run_refreshing(code, expires, rows)
+
     def remove_cell(self, code: str, cell_id: str, seq: int, expires: float) -> None:
         wall, _now = _wall(expires)
-        self._run([(DELETE_CELL, (code, cell_id)), (UPDATE_SEQ, (seq, wall, code))])
+        self._run(
+            [
+                (DELETE_CELL, (code, cell_id)),
+                (DELETE_OUTPUTS, (code, cell_id)),
+                (UPDATE_SEQ, (seq, wall, code)),
+            ]
+        )
         self._deadlines[code] = wall
 
     def put_student(self, code: str, student: StudentRecord, new: bool, expires: float) -> None:

@@ -23,6 +23,7 @@ SELECT_CELLS = (
     "SELECT code, cell_id, seq, cell_type, metadata, sync_allowed, idx, updated, source_len, "
     "state_len, source, crdt_state FROM cells"
 )
+SELECT_OUTPUTS = "SELECT code, cell_id, data FROM outputs"
 SELECT_STUDENTS = "SELECT code, student_id, identity, name, joined FROM students"
 SELECT_PULLS = (
     "SELECT code, student_id, cell_id, seq, source_len, state_len, base_source, base_state "
@@ -100,6 +101,11 @@ def _cells(conn: sqlite3.Connection, sessions: dict[str, SessionState]) -> int:
         )  # fmt: skip
         s.seq = max(s.seq, seq)
         count += 1
+    for code, cell_id, data in conn.execute(SELECT_OUTPUTS):
+        s = sessions.get(code)
+        record = s.cells.get(cell_id) if s is not None else None
+        if record is not None:
+            record.outputs = json.loads(data)
     return count
 
 

@@ -19,7 +19,8 @@ from urllib.parse import quote
 log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x4E425359  # "NBSY", in the SQLite header: a notebook-sync store
-SCHEMA_VERSION = 2  # 2: the help and marks tables (a file of schema 1 gets them when opened)
+# 2: the help and marks tables; 3: the outputs table (an older file gets them when opened)
+SCHEMA_VERSION = 3
 WAL_SIZE_LIMIT = 64 * 1024 * 1024  # the WAL file is truncated to this after a checkpoint
 BUSY_TIMEOUT_MS = 200  # only this process writes (the lock file); a wait is a short checkpoint
 
@@ -78,7 +79,8 @@ TABLES = (
     ) WITHOUT ROWID""",
 )
 # Schema 2: help requests (the record as JSON, ``HelpRequest.to_json``) and pull marks, keyed
-# by (code, student, cell). ``IF NOT EXISTS``: also what upgrades a file of schema 1.
+# by (code, student, cell); schema 3: the shared outputs of a cell (nbformat JSON; no row: not
+# shared). ``IF NOT EXISTS``: also what upgrades a file of schema 1 or 2.
 TABLES_2 = (
     """CREATE TABLE IF NOT EXISTS help (
         code TEXT NOT NULL,
@@ -96,9 +98,16 @@ TABLES_2 = (
         at REAL NOT NULL,
         PRIMARY KEY (code, student_id, cell_id)
     ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS outputs (
+        code TEXT NOT NULL,
+        cell_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (code, cell_id)
+    )""",
 )
 # everything of one session (children first)
 DELETE_SESSION = (
+    "DELETE FROM outputs WHERE code = ?",
     "DELETE FROM help WHERE code = ?",
     "DELETE FROM marks WHERE code = ?",
     "DELETE FROM pulls WHERE code = ?",
@@ -108,7 +117,7 @@ DELETE_SESSION = (
 )
 SET_HEADER = (
     "PRAGMA application_id = 1312969561",  # APPLICATION_ID (a PRAGMA takes no parameter)
-    "PRAGMA user_version = 2",  # SCHEMA_VERSION
+    "PRAGMA user_version = 3",  # SCHEMA_VERSION
 )
 
 

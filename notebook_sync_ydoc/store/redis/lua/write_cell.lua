@@ -5,9 +5,10 @@
 -- ARGV[1..9] common (prelude.lua); ARGV[10] cell id, ARGV[11] expected seq or '' (no check),
 -- ARGV[12] source, ARGV[13] cell type, ARGV[14] metadata JSON, ARGV[15] crdt state,
 -- ARGV[16] '1' if there is a state, ARGV[17] sync_allowed '1'/'0'/'' (keep),
--- ARGV[18] index or '' (keep), ARGV[19] updated time
+-- ARGV[18] index or '' (keep), ARGV[19] updated time, ARGV[20] outputs: '1' share ARGV[21]
+-- (nbformat outputs JSON), '0' not shared (clear), '' keep
 -- Returns {'gone'} | {'ended'} | {'conflict', current seq} | {'stale', cells, students} |
--- {'ok', seq, index (string), allowed 1/0}.
+-- {'ok', seq, index (string), allowed 1/0, outputs JSON or false}.
 
 local bad = writable()
 if bad then return {bad} end
@@ -38,6 +39,11 @@ local seq = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[6], 'source', ARGV[12], 'cell_type', ARGV[13], 'metadata', ARGV[14],
   'sync_allowed', allowed and '1' or '0', 'index', string.format('%d', index),
   'seq', seq, 'updated', ARGV[19])
+if ARGV[20] == '1' then
+  redis.call('HSET', KEYS[6], 'outputs', ARGV[21])
+elseif ARGV[20] == '0' then
+  redis.call('HDEL', KEYS[6], 'outputs')
+end
 if ARGV[16] == '1' then
   redis.call('HSET', KEYS[6], 'crdt_state', ARGV[15])
 else
@@ -48,4 +54,5 @@ redis.call('HSET', KEYS[3], ARGV[10],
 refresh(tonumber(ARGV[1]))
 publish({type = 'cell', cell_id = ARGV[10], seq = seq, sync_allowed = allowed,
   index = index, cell_type = ARGV[13]})
-return {'ok', seq, string.format('%d', index), allowed and 1 or 0}
+return {'ok', seq, string.format('%d', index), allowed and 1 or 0,
+  redis.call('HGET', KEYS[6], 'outputs')}
