@@ -10,6 +10,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, get_args
 
@@ -30,7 +31,9 @@ from store_contract import MakeStore, Recorder, StoreContract, new_code, session
 from notebook_sync_ydoc.clients import StudentClient, TeacherClient
 from notebook_sync_ydoc.store.base import (
     CellWrite,
+    HelpRequest,
     PulledCell,
+    PullMark,
     Store,
     StoreEvent,
     StoreTTL,
@@ -58,6 +61,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterPr
         yield made
     finally:
         made.stop()
+
+
+@pytest.fixture(autouse=True)
+def _heal_the_cluster(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used the module's cluster, every node it killed is up again and the
+    cluster healthy, whether or not the test got as far as restoring it: one failed failover
+    test must not leave the next ones a cluster without its replica."""
+    yield
+    if "cluster" in request.fixturenames:
+        request.getfixturevalue("cluster").heal()
 
 
 def cluster_store(
@@ -158,6 +171,14 @@ async def every_script(a: RedisStore, b: RedisStore, code: str) -> None:
     }
     await b.touch_session(code, 5.0)
     await b.write_cell(code, CellWrite("c3", "from b"), None)
+    # help and progress, order and moves (the second server's members are old here too)
+    await b.mark_pull(code, "s2", "c1", PullMark("kept", 2, at=3.0))
+    ask = HelpRequest("s1", "c0", "r1", "Ann", "u1", "why?", "v0", opened=4.0)
+    assert await a.put_help(code, ask)
+    assert await b.put_help(code, replace(ask, answers=1, suggestion="v0!"), expect_id="r1")
+    assert await b.reorder_cells(code, ["c3", "c1"]) == ["c3", "c1", "c0", "c2"]
+    assert await b.move_cell(code, "c0", "c0-pasted") is not None
+    assert await a.delete_help(code, "s1", "c0-pasted", expect_id="r1")
     assert await a.remove_cell(code, "c2") is not None
     await a.publish(StoreEvent(type="roster", code=code, origin="probe"))
     await a.set_presence(code, "s1", "conn-1", False)
@@ -387,7 +408,12 @@ async def test_a_killed_primary_is_replaced_and_the_store_goes_on(
     figures["longest_refusal_s"] = slowest
     figures["first_push_accepted_after_kill_s"] = took
     assert refused >= 1 and slowest < 5.0
-    assert cluster.primary_of(teacher.keys.session(code)).port == heir.port
+    # the replica took over; the node asked may learn it a moment after the push went through
+    await wait_until(
+        lambda: cluster.primary_of(teacher.keys.session(code)).port == heir.port,
+        timeout=10,
+        what="the cluster naming the promoted replica as the slot's primary",
+    )
     # the student's server follows the session to the new primary and catches up
     await wait_until(lambda: code in rec.resyncs, timeout=15, what="resync at the new primary")
     figures["student_resynced_after_kill_s"] = time.monotonic() - killed_at
