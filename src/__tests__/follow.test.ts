@@ -228,7 +228,14 @@ test('odd documents: non-cells are skipped, plain metadata and string sources ar
   noId.set('cell_type', 'code');
   doc.getArray<unknown>('cells').push([plain, noId, 'junk']);
   assert.deepEqual(readRoomCells(doc), [
-    { id: 'p', cellType: 'code', source: 'a = 1', locked: false, seq: 2 }
+    {
+      id: 'p',
+      cellType: 'code',
+      source: 'a = 1',
+      locked: false,
+      seq: 2,
+      outputs: []
+    }
   ]);
 });
 

@@ -13,11 +13,16 @@ import {
 test('settings are read from the composite values, defaults for the rest', () => {
   const values: Record<string, unknown> = {
     autoPush: 'run-and-pause',
-    autoPushDelayMs: 500
+    autoPushDelayMs: 500,
+    shareOutputs: true
   };
   assert.deepEqual(
     readSettings(key => values[key]),
-    { autoPush: 'run-and-pause', autoPushDelayMs: 500 }
+    {
+      autoPush: 'run-and-pause',
+      autoPushDelayMs: 500,
+      shareOutputs: true
+    }
   );
   assert.deepEqual(
     readSettings(() => undefined),
@@ -46,8 +51,15 @@ test('which modes push on run and after a pause', () => {
 
 test('the edit pause is never shorter than the minimum', () => {
   assert.equal(
-    pauseDelay({ autoPush: 'pause', autoPushDelayMs: 50 }),
+    pauseDelay({ ...DEFAULT_SETTINGS, autoPush: 'pause', autoPushDelayMs: 50 }),
     MIN_AUTO_PUSH_DELAY_MS
   );
-  assert.equal(pauseDelay({ autoPush: 'pause', autoPushDelayMs: 3000 }), 3000);
+  assert.equal(
+    pauseDelay({
+      ...DEFAULT_SETTINGS,
+      autoPush: 'pause',
+      autoPushDelayMs: 3000
+    }),
+    3000
+  );
 });

@@ -15,13 +15,14 @@ export async function pullCell(
   ctx: IActionContext,
   session: StudentSession,
   cellId: string,
-  from: PullSource = 'teacher'
+  from: PullSource = 'teacher',
+  withOutputs = false
 ): Promise<boolean> {
   const { trans } = ctx;
   const pull = (strategy?: 'theirs' | 'mine') =>
     from === 'suggestion'
       ? session.pullSuggestion(cellId, strategy)
-      : session.pull(cellId, strategy);
+      : session.pull(cellId, strategy, withOutputs);
   try {
     let { reply, before } = await pull();
     if (reply.status === 'conflict') {
@@ -142,6 +143,19 @@ export async function pushCell(
     await session.push(cellId);
   } catch (err) {
     notifyFailure(ctx, ctx.trans.__('Push failed'), err);
+  }
+}
+
+export async function toggleShareOutputs(
+  ctx: IActionContext,
+  session: TeacherSession,
+  cellId: string,
+  share: boolean
+): Promise<void> {
+  try {
+    await session.setShareOutputs(cellId, share);
+  } catch (err) {
+    notifyFailure(ctx, ctx.trans.__('Sharing outputs failed'), err);
   }
 }
 

@@ -10,7 +10,8 @@ import type {
   CellMetadata,
   CellType,
   ClientMessage,
-  ClientMessageType
+  ClientMessageType,
+  Outputs
 } from './messages.generated';
 
 export * from './messages.generated';
@@ -24,6 +25,8 @@ export interface ICellContent {
   source: string;
   cell_type?: CellType;
   metadata?: CellMetadata;
+  /** The cell's shared outputs (a push that shares them; a pull `with_outputs`). */
+  outputs?: Outputs;
 }
 
 export interface ICellInfo {

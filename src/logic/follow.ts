@@ -6,6 +6,8 @@
 import * as Y from 'yjs';
 
 import { ROOM_KEY } from '../api/codes';
+import type { Outputs } from '../api/messages';
+import { toOutputs } from './outputs';
 
 /** One cell as the room shows it. */
 export interface IRoomCell {
@@ -16,6 +18,8 @@ export interface IRoomCell {
   locked: boolean;
   /** The cell's seq in the room document (0 when unknown). */
   seq: number;
+  /** The outputs the teacher shares (a code cell's; none for a locked one). */
+  outputs: Outputs;
 }
 
 export interface IRoomStudent {
@@ -112,6 +116,14 @@ function roomMeta(metadata: unknown): Record<string, unknown> {
   return isRecord(value) ? value : {};
 }
 
+/** A cell's `outputs` in the room: a Y.Array (of Y.Maps or plain objects) or a plain array. */
+export function readOutputs(value: unknown): Outputs {
+  if (value instanceof Y.Array) {
+    return toOutputs(value.toJSON() as unknown[]);
+  }
+  return Array.isArray(value) ? toOutputs(value) : [];
+}
+
 /** Read one cell of the room document (null for something that is not a cell). */
 export function readRoomCell(cell: unknown): IRoomCell | null {
   if (!(cell instanceof Y.Map)) {
@@ -129,7 +141,8 @@ export function readRoomCell(cell: unknown): IRoomCell | null {
     cellType: typeof type === 'string' && type ? type : 'code',
     source: locked ? '' : text(cell.get('source')),
     locked,
-    seq: num(meta.seq)
+    seq: num(meta.seq),
+    outputs: locked ? [] : readOutputs(cell.get('outputs'))
   };
 }
 

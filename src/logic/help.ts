@@ -136,6 +136,15 @@ export class StudentHelp {
     this._cells.delete(cellId);
   }
 
+  /** The teacher's cell got a new id (`cell_moved`): its request follows it. */
+  rename(fromId: string, toId: string): void {
+    const entry = this._cells.get(fromId);
+    if (entry) {
+      this._cells.delete(fromId);
+      this._cells.set(toId, { ...entry, cellId: toId });
+    }
+  }
+
   /** Restore what a previous page of this student knew (kept in the browser). */
   restore(entries: readonly IStudentHelp[]): void {
     for (const e of entries) {
@@ -223,6 +232,17 @@ export class SuggestionTracker {
 
   has(cellId: string): boolean {
     return this._pending.has(cellId);
+  }
+
+  /** The teacher's cell got a new id (`cell_moved`): its suggestions follow it. */
+  rename(fromId: string, toId: string): void {
+    for (const map of [this._seen, this._pending]) {
+      const seq = map.get(fromId);
+      if (seq !== undefined) {
+        map.delete(fromId);
+        map.set(toId, seq);
+      }
+    }
   }
 
   /** What to keep in the browser: the highest seq seen per cell, and which are pending. */

@@ -8,11 +8,15 @@ export type AutoPushMode = 'off' | 'run' | 'pause' | 'run-and-pause';
 export interface ISyncSettings {
   autoPush: AutoPushMode;
   autoPushDelayMs: number;
+  /** The notebook-wide default of a cell's "Share outputs" (the teacher's choice per cell
+   * wins). */
+  shareOutputs: boolean;
 }
 
 export const DEFAULT_SETTINGS: ISyncSettings = {
   autoPush: 'off',
-  autoPushDelayMs: 2000
+  autoPushDelayMs: 2000,
+  shareOutputs: false
 };
 
 /** The shortest edit pause honoured, whatever the setting says. */
@@ -26,12 +30,15 @@ export function readSettings(
 ): ISyncSettings {
   const mode = composite('autoPush');
   const delay = composite('autoPushDelayMs');
+  const outputs = composite('shareOutputs');
   return {
     autoPush: MODES.find(m => m === mode) ?? DEFAULT_SETTINGS.autoPush,
     autoPushDelayMs:
       typeof delay === 'number' && delay > 0
         ? delay
-        : DEFAULT_SETTINGS.autoPushDelayMs
+        : DEFAULT_SETTINGS.autoPushDelayMs,
+    shareOutputs:
+      typeof outputs === 'boolean' ? outputs : DEFAULT_SETTINGS.shareOutputs
   };
 }
 

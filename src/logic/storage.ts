@@ -150,6 +150,15 @@ export class SyncMemory {
     }
   }
 
+  /** A cell's base under its new id (the teacher's cut and paste gave it one). */
+  renameBase(code: string, fromId: string, toId: string): void {
+    const base = this.getBase(code, fromId);
+    if (base) {
+      this.setBase(code, fromId, null);
+      this.setBase(code, toId, base);
+    }
+  }
+
   clearBases(code: string): void {
     this._storage.removeItem(SyncMemory.basesKey(code));
   }

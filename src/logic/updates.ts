@@ -109,6 +109,48 @@ export class UpdateTracker {
     this._ensure(cellId).syncAllowed = allowed;
   }
 
+  /**
+   * `cells_reordered`: the session's cells in the teacher's order. Cells not named keep their
+   * relative order after those named.
+   */
+  reorder(order: readonly string[]): void {
+    const rest = Array.from(this._cells.values())
+      .filter(s => !order.includes(s.cellId))
+      .sort((a, b) => a.teacherIndex - b.teacherIndex);
+    order.forEach((cellId, position) => {
+      const state = this._cells.get(cellId);
+      if (state) {
+        state.teacherIndex = position;
+      }
+    });
+    rest.forEach((state, i) => {
+      state.teacherIndex = order.length + i;
+    });
+  }
+
+  /**
+   * `cell_moved`: the teacher's cell got a new id (a cut and paste); its state (pulled and
+   * announced seqs, lock) is now that of `toId`. False when `fromId` was not known.
+   */
+  rename(fromId: string, toId: string, index?: number): boolean {
+    const state = this._cells.get(fromId);
+    if (!state || fromId === toId) {
+      return false;
+    }
+    this._cells.delete(fromId);
+    const existing = this._cells.get(toId);
+    const moved: ICellState = { ...state, cellId: toId };
+    if (existing) {
+      moved.availableSeq = Math.max(moved.availableSeq, existing.availableSeq);
+      moved.pulledSeq = Math.max(moved.pulledSeq, existing.pulledSeq);
+    }
+    if (typeof index === 'number') {
+      moved.teacherIndex = index;
+    }
+    this._cells.set(toId, moved);
+    return true;
+  }
+
   markRemoved(cellId: string): void {
     const state = this._cells.get(cellId);
     if (state) {

@@ -1,11 +1,11 @@
 /**
  * Reading and writing notebook cells through the notebook's shared model.
  */
-import { Cell, ICellModel } from '@jupyterlab/cells';
+import { Cell, ICellModel, ICodeCellModel } from '@jupyterlab/cells';
 import { Notebook, NotebookPanel } from '@jupyterlab/notebook';
 import { JSONObject } from '@lumino/coreutils';
 
-import { CellType, ICellContent } from '../api/messages';
+import { CellType, ICellContent, Outputs } from '../api/messages';
 import { ITextEdit, writeMinimal } from '../logic/minimalEdit';
 import { insertionIndex } from '../logic/updates';
 
@@ -129,5 +129,56 @@ export function replaceCellType(
       metadata
     });
   });
+  return true;
+}
+
+/**
+ * Give a cell another id, changing nothing else: the same cell (type, text, outputs,
+ * metadata) at the same place, the active cell kept. False when there is no such cell.
+ */
+export function renameCell(
+  panel: NotebookPanel,
+  fromId: string,
+  toId: string
+): boolean {
+  const notebook = panel.content;
+  const model = notebook.model;
+  const found = findCell(notebook, fromId);
+  if (!model || !found) {
+    return false;
+  }
+  const active = notebook.activeCellIndex;
+  const mode = notebook.mode;
+  const json = { ...found.cell.model.toJSON(), id: toId };
+  model.sharedModel.transact(() => {
+    model.sharedModel.deleteCell(found.index);
+    model.sharedModel.insertCell(found.index, json);
+  });
+  if (active === found.index) {
+    notebook.activeCellIndex = active;
+    notebook.mode = mode;
+  }
+  return true;
+}
+
+/** What a code cell's shared model takes as outputs (nbformat's). */
+type CellOutputs = Parameters<ICodeCellModel['sharedModel']['setOutputs']>[0];
+
+/**
+ * Put the teacher's shared outputs into a student's code cell, untrusted (rendered as those
+ * of an untrusted notebook: HTML sanitized, no script). False when there is no such code cell.
+ */
+export function writeCellOutputs(
+  panel: NotebookPanel,
+  cellId: string,
+  outputs: Outputs
+): boolean {
+  const model = findCellModel(panel, cellId);
+  if (!model || model.type !== 'code') {
+    return false;
+  }
+  const code = model as ICodeCellModel;
+  code.trusted = false;
+  code.sharedModel.setOutputs(outputs as unknown as CellOutputs);
   return true;
 }

@@ -27,7 +27,9 @@ import {
   findCellModel,
   insertTeacherCell,
   isCellType,
+  renameCell,
   replaceCellType,
+  writeCellOutputs,
   writeCellSource
 } from './notebookEdit';
 
@@ -193,11 +195,13 @@ export class StudentSession extends BaseSession {
 
   /**
    * Pull a cell. A conflict is returned, not applied: the caller asks the student and retries
-   * with a strategy.
+   * with a strategy. `withOutputs`: the teacher's shared outputs are written into the cell
+   * too (not when the student kept their own text: those outputs are not of their code).
    */
   async pull(
     cellId: string,
-    strategy?: 'theirs' | 'mine'
+    strategy?: 'theirs' | 'mine',
+    withOutputs = false
   ): Promise<IPullResult> {
     const before = this.localSource(cellId);
     const base = this.memory.getBase(this.code, cellId);
@@ -208,7 +212,8 @@ export class StudentSession extends BaseSession {
         cell_id: cellId,
         local_source: before ?? undefined,
         strategy,
-        base_seq: base ? base.seq : null
+        base_seq: base ? base.seq : null,
+        ...(withOutputs ? { with_outputs: true } : {})
       });
       reply = await this._complete(cellId, wire, base, before);
     } catch (err) {
@@ -217,6 +222,9 @@ export class StudentSession extends BaseSession {
     }
     if (reply.status !== 'conflict') {
       this._apply(cellId, reply);
+      if (withOutputs && reply.status !== 'kept' && reply.content.outputs) {
+        writeCellOutputs(this.panel, cellId, reply.content.outputs);
+      }
       this.tracker.markPulled(cellId, reply.seq);
       this.emitChanged([cellId]);
     }
@@ -311,6 +319,15 @@ export class StudentSession extends BaseSession {
         }
         this.emitChanged([msg.cell_id]);
         break;
+      case 'cells_reordered':
+        // The teacher's order: where new cells go, and the order of the panels' lists.
+        // Nothing in the student's notebook moves.
+        this.tracker.reorder(msg.order);
+        this.emitChanged(msg.order);
+        break;
+      case 'cell_moved':
+        this._moved(msg.from_id, msg.to_id, msg.index);
+        break;
       case 'cell_removed':
         this.tracker.markRemoved(msg.cell_id);
         this.emitChanged([msg.cell_id]);
@@ -397,6 +414,27 @@ export class StudentSession extends BaseSession {
       ...wire,
       content: { ...wire.content, source: source ?? before ?? '' }
     };
+  }
+
+  /**
+   * The teacher's cell got a new id (a cut and paste in their notebook): what this student
+   * pulled of it, its delta-pull base, help request and suggestions are now under `toId`. The
+   * student's own copy (a cell with `fromId`) stays where it is with its text and outputs; it
+   * takes the new id (the same cell, as the server now knows it), unless the notebook already
+   * has a cell with that id.
+   */
+  private _moved(fromId: string, toId: string, index: number): void {
+    this.tracker.rename(fromId, toId, index);
+    if (this.code) {
+      this.memory.renameBase(this.code, fromId, toId);
+    }
+    this.help.rename(fromId, toId);
+    this.suggestions.rename(fromId, toId);
+    if (!findCellModel(this.panel, toId)) {
+      renameCell(this.panel, fromId, toId);
+    }
+    this._helpChanged(toId);
+    this.emitChanged([fromId, toId]);
   }
 
   /** The help state of a cell changed: kept in the browser, shown. */

@@ -2,7 +2,7 @@
  * The teacher's side of a notebook's session: start or resume it, push cells, share or lock
  * them, follow the roster; shared cells deleted from the notebook leave the session too.
  */
-import { Cell, ICellModel } from '@jupyterlab/cells';
+import { Cell, ICellModel, ICodeCellModel } from '@jupyterlab/cells';
 import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { IObservableList } from '@jupyterlab/observables';
 import { ServerConnection } from '@jupyterlab/services';
@@ -13,16 +13,27 @@ import {
   IProgressMatrix,
   IRosterStudent,
   ISessionResumed,
+  Outputs,
   ServerMessage
 } from '../api/messages';
 import { HelpQueue } from '../logic/help';
-import { ISyncSettings } from '../logic/settings';
+import {
+  ICellSnapshot,
+  IMove,
+  matchMoves,
+  needsReorder,
+  renameKey,
+  serverOrder,
+  sharedOrder
+} from '../logic/order';
+import { toOutputs } from '../logic/outputs';
+import { DEFAULT_SETTINGS, ISyncSettings } from '../logic/settings';
 import { SyncMemory } from '../logic/storage';
 import type * as Y from 'yjs';
 
 import { AutoPush } from './autoPush';
 import { BaseSession, INTERACTIVE_TIMEOUT_MS } from './baseSession';
-import { cellContent, findCell, findCellModel } from './notebookEdit';
+import { cellContent, cellIds, findCell, findCellModel } from './notebookEdit';
 
 /** What the teacher knows about one of their cells. */
 export interface ITeacherCell {
@@ -30,6 +41,27 @@ export interface ITeacherCell {
   pushedSeq: number;
   pushedSource: string | null;
   pushing: boolean;
+  /** The teacher's choice of "Share outputs" for this cell (null: the settings' default). */
+  shareOutputs: boolean | null;
+  /** The outputs last sent (JSON), null when none are shared. */
+  pushedOutputs: string | null;
+  /** The cell's type and text when last seen in the notebook (to tell a cut and paste). */
+  cellType: string;
+  lastSource: string;
+}
+
+/** How long after the last change of the cells list the order is sent (`reorder_cells`). */
+export const ORDER_DELAY_MS = 250;
+/** How long a shared cell may be out of the notebook before it is removed from the session:
+ * a cell pasted back meanwhile with the same type and text is a move (`move_cell`). */
+export const MOVE_WINDOW_MS = 1500;
+
+/** A code cell's outputs as nbformat JSON; null for any other cell. */
+function outputsOf(model: ICellModel): Outputs | null {
+  if (model.type !== 'code') {
+    return null;
+  }
+  return toOutputs((model as ICodeCellModel).outputs.toJSON());
 }
 
 /** What a teacher's tab is told when another tab pushed text this separate copy lacks. */
@@ -62,6 +94,7 @@ export class TeacherSession extends BaseSession {
     super(panel, memory, serverSettings);
     NotebookActions.executed.connect(this._onExecuted, this);
     panel.content.model?.cells.changed.connect(this._onCellsListChanged, this);
+    this._knownIds = new Set(cellIds(panel.content));
   }
 
   /** Start a new session for this notebook. */
@@ -115,7 +148,69 @@ export class TeacherSession extends BaseSession {
       return false;
     }
     const model = findCellModel(this.panel, cellId);
-    return !!model && model.sharedModel.getSource() !== state.pushedSource;
+    if (!model) {
+      return false;
+    }
+    if (model.sharedModel.getSource() !== state.pushedSource) {
+      return true;
+    }
+    if (state.shared && this.sharesOutputs(cellId)) {
+      return this._outputsJSON(model) !== (state.pushedOutputs ?? '[]');
+    }
+    return false;
+  }
+
+  /** A code cell's outputs as JSON, kept until they change (the bars ask often). */
+  private _outputsJSON(model: ICellModel): string {
+    let json = this._outputsCache.get(model);
+    if (json === undefined) {
+      json = JSON.stringify(outputsOf(model) ?? []);
+      if (this._watched.has(model)) {
+        this._outputsCache.set(model, json);
+      }
+    }
+    return json;
+  }
+
+  /** Does a push of this cell send its outputs ("Share outputs": the cell's, else the
+   * default)? Only code cells have outputs. */
+  sharesOutputs(cellId: string): boolean {
+    const model = findCellModel(this.panel, cellId);
+    if (!model || model.type !== 'code') {
+      return false;
+    }
+    return this._cells.get(cellId)?.shareOutputs ?? this._settings.shareOutputs;
+  }
+
+  /**
+   * Turn "Share outputs" on or off for a cell. A pushed, unlocked cell is sent again at once:
+   * with its outputs, or with `share_outputs: false` (its text as last pushed).
+   */
+  async setShareOutputs(cellId: string, share: boolean): Promise<void> {
+    const state = this._state(cellId);
+    state.shareOutputs = share;
+    this.emitChanged([cellId]);
+    if (state.pushedSeq === 0 || !state.shared) {
+      return; // sent with the next push (never for a locked cell)
+    }
+    if (share) {
+      await this.push(cellId);
+      return;
+    }
+    const model = findCellModel(this.panel, cellId);
+    if (!model) {
+      return;
+    }
+    const content = cellContent(model);
+    const ack = await this.connection.request({
+      type: 'push_cell',
+      cell_id: cellId,
+      content: { ...content, source: state.pushedSource ?? content.source },
+      share_outputs: false
+    });
+    state.pushedSeq = ack.seq;
+    state.pushedOutputs = null;
+    this.emitChanged([cellId]);
   }
 
   /** Push a cell's current content; pushing shares it. */
@@ -125,21 +220,40 @@ export class TeacherSession extends BaseSession {
       throw new SyncError('cell_not_found', 'No such cell in this notebook');
     }
     const state = this._state(cellId);
-    const content = cellContent(found.cell.model);
+    const model = found.cell.model;
+    const content = cellContent(model);
+    // Never the outputs of a locked cell (the server refuses them too).
+    const locked = state.pushedSeq > 0 && !state.shared;
+    const outputs =
+      !locked && this.sharesOutputs(cellId) ? outputsOf(model) : null;
+    if (outputs) {
+      content.outputs = outputs;
+    }
+    const first = state.pushedSeq === 0;
     state.pushing = true;
     this.emitChanged([cellId]);
     try {
+      // Only a new cell says where it goes: the order of the others is `reorder_cells`'s.
       const ack = await this.connection.request({
         type: 'push_cell',
         cell_id: cellId,
         content,
         metadata: { sync_allowed: true },
-        index: found.index
+        ...(first ? { index: found.index } : {})
       });
       state.shared = true;
       state.pushedSeq = ack.seq;
       state.pushedSource = content.source;
-      this._watch(found.cell.model);
+      state.cellType = model.type;
+      state.lastSource = content.source;
+      if (outputs) {
+        state.pushedOutputs = JSON.stringify(outputs);
+      }
+      if (first) {
+        this._serverIndex.set(cellId, found.index);
+        this._scheduleOrder();
+      }
+      this._watch(model);
       return ack.seq;
     } finally {
       state.pushing = false;
@@ -192,6 +306,11 @@ export class TeacherSession extends BaseSession {
 
   updateSettings(settings: ISyncSettings): void {
     this._autoPush.settings = settings;
+    const before = this._settings.shareOutputs;
+    this._settings = settings;
+    if (before !== settings.shareOutputs) {
+      this.emitChanged(this.allCellIds());
+    }
   }
 
   dispose(): void {
@@ -200,6 +319,9 @@ export class TeacherSession extends BaseSession {
     }
     NotebookActions.executed.disconnect(this._onExecuted, this);
     this._autoPush.dispose();
+    if (this._orderTimer) {
+      clearTimeout(this._orderTimer);
+    }
     super.dispose();
   }
 
@@ -231,6 +353,7 @@ export class TeacherSession extends BaseSession {
     }
     this.status = 'active';
     (reply.cells || []).forEach(info => this._resumeCell(info));
+    this._knownIds = new Set(cellIds(this.panel.content));
     this.lastError = '';
     this.emitChanged(this.allCellIds());
     // Not awaited: the connection is only ready once this handler returns.
@@ -263,6 +386,13 @@ export class TeacherSession extends BaseSession {
         break;
       case 'cell_pushed':
         this._pushedElsewhere(msg.cell_id, msg.seq, msg.source);
+        break;
+      case 'cells_reordered':
+        this._setServerOrder(msg.order);
+        break;
+      case 'cell_moved':
+        // Another tab of this teacher sent the move.
+        this._renamed({ fromId: msg.from_id, toId: msg.to_id });
         break;
       case 'sync_allowed_update': {
         const state = this._state(msg.cell_id);
@@ -298,8 +428,13 @@ export class TeacherSession extends BaseSession {
     const state = this._state(info.cell_id);
     state.shared = info.sync_allowed !== false;
     state.pushedSeq = Math.max(state.pushedSeq, info.seq);
+    if (typeof info.index === 'number') {
+      this._serverIndex.set(info.cell_id, info.index);
+    }
     const model = findCellModel(this.panel, info.cell_id);
     if (model) {
+      state.cellType = model.type;
+      state.lastSource = model.sharedModel.getSource();
       if (state.pushedSource === null) {
         // After a reload we do not know what was pushed; assume the saved text was.
         state.pushedSource = model.sharedModel.getSource();
@@ -331,7 +466,11 @@ export class TeacherSession extends BaseSession {
         shared: false,
         pushedSeq: 0,
         pushedSource: null,
-        pushing: false
+        pushing: false,
+        shareOutputs: null,
+        pushedOutputs: null,
+        cellType: 'code',
+        lastSource: ''
       };
       this._cells.set(cellId, state);
     }
@@ -345,6 +484,15 @@ export class TeacherSession extends BaseSession {
     }
     this._watched.add(model);
     model.contentChanged.connect(this._onContentChanged, this);
+    if (model.type === 'code') {
+      // A run changes the outputs: the bar says whether they differ from those shared.
+      (model as ICodeCellModel).outputs.changed.connect(() => {
+        this._outputsCache.delete(model);
+        if (this._cells.has(model.id) && !model.isDisposed) {
+          this.emitChanged([model.id]);
+        }
+      }, this);
+    }
     const ysource = sourceText(model);
     if (ysource) {
       // Only this tab's own typing starts the edit-pause auto-push: an edit arriving through
@@ -359,9 +507,11 @@ export class TeacherSession extends BaseSession {
 
   private _onContentChanged(model: ICellModel): void {
     const cellId = model.id;
-    if (!this._cells.has(cellId) || this.status !== 'active') {
+    const state = this._cells.get(cellId);
+    if (!state || this.status !== 'active') {
       return;
     }
+    state.lastSource = model.sharedModel.getSource();
     this.emitChanged([cellId]);
     if (!sourceText(model)) {
       this._editedHere(cellId); // no way to tell where an edit came from: treat it as ours
@@ -399,7 +549,11 @@ export class TeacherSession extends BaseSession {
     this.emitChanged();
   }
 
-  /** A shared cell deleted from the notebook is removed from the session too. */
+  /**
+   * The cells list changed (a move, a cut, a paste, a deletion): once it settles, the order of
+   * the session's cells is sent if it changed, a shared cell pasted back under a new id is a
+   * move, and one gone for good is removed from the session.
+   */
   private _onCellsListChanged(
     _: unknown,
     args: IObservableList.IChangedArgs<ICellModel>
@@ -407,39 +561,167 @@ export class TeacherSession extends BaseSession {
     if (this.status !== 'active') {
       return;
     }
-    // A cell replaced by a new model with the same id (a change of cell type) stays followed.
+    // A cell replaced by a new model with the same id (a change of cell type, a code cell cut
+    // and pasted) stays followed.
     for (const model of args.newValues) {
       if (model && this._cells.has(model.id)) {
         this._watch(model);
       }
     }
-    if (args.type !== 'remove') {
-      return;
-    }
     // JupyterLab 4 reports a removal with `oldValues` of `undefined` (the models are already
-    // disposed), so the pushed cells are checked instead. A move is a remove then an add: only
-    // cells still missing afterwards are gone.
-    const pushed = [...this._cells]
-      .filter(([, state]) => state.pushedSeq > 0)
-      .map(([id]) => id);
-    if (pushed.length) {
-      setTimeout(() => this._removeMissing(pushed), 0);
-    }
+    // disposed): the notebook is compared with what was in it instead, once it settles.
+    this._scheduleOrder();
   }
 
-  private _removeMissing(cellIds: string[]): void {
-    for (const id of cellIds) {
-      if (!findCell(this.panel.content, id) && this.status === 'active') {
-        this._cells.delete(id);
-        this.connection
-          .request({ type: 'remove_cell', cell_id: id })
-          .catch(err => this._backgroundFailed(err));
+  private _scheduleOrder(delay = ORDER_DELAY_MS): void {
+    if (this._orderTimer) {
+      clearTimeout(this._orderTimer);
+    }
+    this._orderTimer = setTimeout(() => {
+      this._orderTimer = null;
+      void this._syncOrder();
+    }, delay);
+  }
+
+  /** What the move detection knows of a cell of the notebook. */
+  private _snapshot(model: ICellModel): ICellSnapshot {
+    return {
+      id: model.id,
+      cellType: model.type,
+      source: model.sharedModel.getSource()
+    };
+  }
+
+  private async _syncOrder(): Promise<void> {
+    if (this.status !== 'active' || this.isDisposed) {
+      return;
+    }
+    if (this._syncing) {
+      this._scheduleOrder();
+      return;
+    }
+    const now = Date.now();
+    const widgets = this.panel.content.widgets;
+    const ids = widgets.map(w => w.model.id);
+    const present = new Set(ids);
+    for (const widget of widgets) {
+      const state = this._cells.get(widget.model.id);
+      if (state) {
+        state.cellType = widget.model.type;
+        state.lastSource = widget.model.sharedModel.getSource();
       }
     }
-    this.emitChanged();
+    for (const id of this._knownIds) {
+      if (!present.has(id) && (this._cells.get(id)?.pushedSeq ?? 0) > 0) {
+        if (!this._missing.has(id)) {
+          this._missing.set(id, now);
+        }
+      }
+    }
+    for (const id of [...this._missing.keys()]) {
+      if (present.has(id) || !this._cells.has(id)) {
+        this._missing.delete(id); // back with its id (a code cell cut and pasted)
+      }
+    }
+    const added = widgets
+      .filter(
+        w => !this._knownIds.has(w.model.id) && !this._cells.has(w.model.id)
+      )
+      .map(w => this._snapshot(w.model));
+    this._knownIds = present;
+    const missing = [...this._missing.keys()].map(id => {
+      const state = this._cells.get(id)!;
+      return { id, cellType: state.cellType, source: state.lastSource };
+    });
+    const { moves, unmatched } = matchMoves(missing, added);
+    const changed: string[] = [];
+    this._syncing = true;
+    try {
+      for (const move of moves) {
+        this._missing.delete(move.fromId);
+        await this.connection.request({
+          type: 'move_cell',
+          from_id: move.fromId,
+          to_id: move.toId
+        });
+        this._renamed(move);
+        changed.push(move.fromId, move.toId);
+      }
+      for (const id of unmatched) {
+        if (now - (this._missing.get(id) ?? now) >= MOVE_WINDOW_MS) {
+          this._missing.delete(id);
+          this._forget(id);
+          changed.push(id);
+          await this.connection.request({ type: 'remove_cell', cell_id: id });
+        }
+      }
+      if (!this._missing.size) {
+        await this._reorderIfNeeded(ids);
+      }
+    } catch (err) {
+      this._backgroundFailed(err);
+    } finally {
+      this._syncing = false;
+    }
+    if (this._missing.size) {
+      const oldest = Math.min(...this._missing.values());
+      this._scheduleOrder(Math.max(0, oldest + MOVE_WINDOW_MS - Date.now()));
+    }
+    this.emitChanged(changed);
+  }
+
+  /** Send the notebook's order of the session's cells when the server's differs. */
+  private async _reorderIfNeeded(ids: string[]): Promise<void> {
+    const pushed = (id: string) => (this._cells.get(id)?.pushedSeq ?? 0) > 0;
+    const order = sharedOrder(ids, pushed);
+    const indexes = new Map(
+      [...this._serverIndex].filter(([id]) => pushed(id))
+    );
+    if (!needsReorder(order, serverOrder(indexes))) {
+      return;
+    }
+    const reply = await this.connection.request({
+      type: 'reorder_cells',
+      order
+    });
+    this._setServerOrder(reply.order);
+  }
+
+  private _setServerOrder(order: readonly string[]): void {
+    this._serverIndex.clear();
+    order.forEach((id, position) => this._serverIndex.set(id, position));
+  }
+
+  /** A shared cell now has another id (a cut and paste): its state follows it. */
+  private _renamed(move: IMove): void {
+    const { fromId, toId } = move;
+    renameKey(this._cells, fromId, toId);
+    renameKey(this._serverIndex, fromId, toId);
+    this._missing.delete(fromId);
+    const model = findCellModel(this.panel, toId);
+    if (model && this._cells.has(toId)) {
+      this._watch(model);
+    }
+    this.emitChanged([fromId, toId]);
+  }
+
+  /** A shared cell left the session. */
+  private _forget(cellId: string): void {
+    this._cells.delete(cellId);
+    this._serverIndex.delete(cellId);
   }
 
   private _cells = new Map<string, ITeacherCell>();
+  private _settings: ISyncSettings = { ...DEFAULT_SETTINGS };
+  /** The index the server holds for each of the session's cells (its order). */
+  private _serverIndex = new Map<string, number>();
+  /** The notebook's cell ids when last looked at (to tell new cells). */
+  private _knownIds = new Set<string>();
+  /** Shared cells out of the notebook, since when (removed once MOVE_WINDOW_MS is over). */
+  private _missing = new Map<string, number>();
+  private _orderTimer: ReturnType<typeof setTimeout> | null = null;
+  private _syncing = false;
   private _watched = new WeakSet<ICellModel>();
+  private _outputsCache = new WeakMap<ICellModel, string>();
   private _autoPush = new AutoPush(cellId => this._pushIfDirty(cellId));
 }

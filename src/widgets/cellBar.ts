@@ -11,7 +11,8 @@ import {
   previewCell,
   pullCell,
   pushCell,
-  toggleShared
+  toggleShared,
+  toggleShareOutputs
 } from '../actions/cells';
 import { IActionContext } from '../actions/context';
 import { ICellState } from '../logic/updates';
@@ -99,11 +100,38 @@ class CellBar extends Widget {
       info.textContent = trans.__('pushed (#%1)', state.pushedSeq);
       node.classList.add('jp-nbsync-pushed');
     }
-    node.append(label, push, info);
+    node.append(label);
+    if (this.cell.model.type === 'code') {
+      node.appendChild(this._outputsToggle(session, !!state?.pushing));
+    }
+    node.append(push, info);
     const help = teacherCellInfo(this._ctx, session, cellId);
     if (help) {
       node.appendChild(help);
     }
+  }
+
+  /** The teacher's "Share outputs" of a code cell (the settings' default until changed). */
+  private _outputsToggle(session: TeacherSession, busy: boolean): HTMLElement {
+    const { trans } = this._ctx;
+    const cellId = this.cellId;
+    const label = el('label', 'jp-nbsync-share-outputs');
+    label.title = trans.__(
+      'Send this cell\u2019s outputs with it (never while it is locked)'
+    );
+    const box = el('input');
+    box.type = 'checkbox';
+    box.checked = session.sharesOutputs(cellId);
+    if (box.checked) {
+      box.setAttribute('checked', ''); // the bar is redrawn when its HTML changes
+    }
+    box.disabled = busy;
+    box.addEventListener(
+      'change',
+      () => void toggleShareOutputs(this._ctx, session, cellId, box.checked)
+    );
+    label.append(box, document.createTextNode(` ${trans.__('Share outputs')}`));
+    return label;
   }
 
   private _renderStudent(session: StudentSession, node: HTMLElement): void {

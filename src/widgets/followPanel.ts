@@ -327,6 +327,22 @@ export class FollowPanel extends Widget {
     pull.title = title;
     pull.disabled = stopped || this._busy.has(cell.id);
     head.appendChild(pull);
+    if (action !== 'restore' && cell.outputs.length && this._student()) {
+      const withOutputs = el(
+        'button',
+        'jp-nbsync-button jp-nbsync-follow-pull jp-nbsync-follow-pull-outputs',
+        action === 'add'
+          ? trans.__('Add with outputs')
+          : trans.__('Pull with outputs')
+      );
+      withOutputs.dataset.cellId = cell.id;
+      withOutputs.dataset.action = 'pull-outputs';
+      withOutputs.title = trans.__(
+        'Pull the teacher\u2019s cell and the outputs they share into your notebook'
+      );
+      withOutputs.disabled = pull.disabled;
+      head.appendChild(withOutputs);
+    }
   }
 
   private _onClick = (event: MouseEvent): void => {
@@ -344,10 +360,17 @@ export class FollowPanel extends Widget {
     }
     this._busy.add(cellId);
     this.scheduleRender();
+    const action = target.dataset.action;
     const done =
-      target.dataset.action === 'restore'
+      action === 'restore'
         ? restoreMissing(this._ctx, session, cellId)
-        : pullCell(this._ctx, session, cellId);
+        : pullCell(
+            this._ctx,
+            session,
+            cellId,
+            'teacher',
+            action === 'pull-outputs'
+          );
     void done.finally(() => {
       this._busy.delete(cellId);
       this.scheduleRender();

@@ -16,6 +16,7 @@ import { Widget } from '@lumino/widgets';
 
 import { IRoomCell, placeholderLines } from '../../logic/follow';
 import { el } from '../dom';
+import { FollowOutputs } from './outputs';
 
 /** What the follow view renders cells with (from the application). */
 export interface IFollowRenderers {
@@ -97,6 +98,7 @@ export class FollowCellBody {
     switch (kind) {
       case 'code':
         this._setCode(cell.source);
+        this._setOutputs(cell);
         break;
       case 'markdown':
         this._setMarkdown(cell.source);
@@ -174,6 +176,18 @@ export class FollowCellBody {
     }
   }
 
+  /** The outputs the teacher shares, under the code (none: nothing shown). */
+  private _setOutputs(cell: IRoomCell): void {
+    if (!cell.outputs.length && !this._outputs) {
+      return;
+    }
+    if (!this._outputs) {
+      this._outputs = new FollowOutputs(this._renderers.rendermime);
+      this.node.appendChild(this._outputs.node);
+    }
+    this._outputs.update(cell.outputs);
+  }
+
   private _setMarkdown(source: string): void {
     const renderer = this._renderer;
     if (!renderer || source === this._rendered) {
@@ -196,6 +210,8 @@ export class FollowCellBody {
     this._editor = null;
     this._model?.dispose();
     this._model = null;
+    this._outputs?.dispose();
+    this._outputs = null;
     this._renderer?.dispose();
     this._renderer = null;
     this._rendered = null;
@@ -210,4 +226,5 @@ export class FollowCellBody {
   private _model: CodeEditor.Model | null = null;
   private _renderer: IRenderMime.IRenderer | null = null;
   private _rendered: string | null = null;
+  private _outputs: FollowOutputs | null = null;
 }
