@@ -37,11 +37,20 @@ Pushes (issue 16, item 2) keep the cost flat:
   side from the base plus the text change instead of sending a delta between unrelated
   histories (:meth:`YDocEngine._update`). Delta pulls (:mod:`.delta`) start from base *text*
   and never see stored states.
+
+Pulls (issue 16, item 3) decode no more than they must: after a push a whole class pulls the same
+teacher state from the same base, so the decode of a state (its text and state vector), the
+teacher's delta from a base (read from the stored update, no document), a fast-forward's update
+and a delta pull's update are kept in small memos (:mod:`.recent`) keyed by the exact bytes and
+texts they come from. A merge forks the base from its stored bytes (not a re-encoding) and
+applies the teacher's delta; only anything unusual builds every document
+(:meth:`YDocEngine._rebuilt`).
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 import pycrdt
@@ -49,6 +58,7 @@ import pycrdt
 from ..merge import MergeOutcome, PullInput, PullPlan, plan_pull, text_edits
 from .delta import make_delta
 from .doc_cache import CacheKey, CellDocCache, HotCell
+from .recent import Recent
 from .splice import layout_of, splice
 from .ytext import VarReader, apply_text_edits, state_vector
 
@@ -174,6 +184,44 @@ def encode_cell(doc: pycrdt.Doc[Any], text: str, before: HotCell | None = None) 
     return HotCell(doc, text, state, layout_of(state, deletes, clocks))
 
 
+def _fork(state: bytes, client_id: int) -> tuple[pycrdt.Doc[Any], pycrdt.Text]:
+    """A pull's document holding ``state`` as ``client_id``, and its source Text (got once: a
+    ``Doc.get`` costs as much as applying a small state)."""
+    doc: pycrdt.Doc[Any] = pycrdt.Doc(client_id=client_id)
+    text = doc.get(SOURCE_KEY, type=pycrdt.Text)
+    doc.apply_update(state)
+    return doc, text
+
+
+def _edit(doc: pycrdt.Doc[Any], text: pycrdt.Text, current: str, source: str) -> bool:
+    """:func:`set_text` on a Text in hand that reads ``current``: whether anything changed."""
+    edits = text_edits(current, source, unit="utf-8")
+    if not edits:
+        return False
+    with doc.transaction():
+        apply_text_edits(text, edits)
+    return True
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A stored state as pulls read it: its text and its state vector (encoded, and as clocks)."""
+
+    text: str
+    vector: bytes
+    clocks: dict[int, int]
+
+
+@dataclass(frozen=True)
+class Forward:
+    """A fast-forward's update (``reconciled``: the base plus the teacher's delta did not read
+    ``source`` and was edited to it)."""
+
+    source: str
+    update: bytes
+    reconciled: bool
+
+
 class YDocEngine:
     """YDoc mode. ``reconciled`` counts pulls whose CRDT text had to be edited to the
     authoritative text (the diff3 merge, or a source the stored state did not match); it is a
@@ -192,6 +240,12 @@ class YDocEngine:
         self.cache = cache
         self.compact_factor = compact_factor
         self.compact_floor = compact_floor
+        # What pulls compute once for a whole class (issue 16, item 3; :mod:`.recent`): keyed
+        # by the exact state bytes and texts, bounded.
+        self._states: Recent[bytes, Decoded] = Recent()
+        self._deltas: Recent[tuple[bytes, bytes], tuple[bytes | None]] = Recent()
+        self._forwards: Recent[tuple[bytes, bytes], Forward] = Recent()
+        self._text_deltas: Recent[tuple[str, str], bytes] = Recent()
 
     def push(
         self,
@@ -225,8 +279,14 @@ class YDocEngine:
         return size > factor * len(source) + floor and size > factor * utf8_len(source) + floor
 
     def text_delta(self, base: str, theirs: str) -> bytes | None:
-        """The delta-pull update from ``base`` to ``theirs`` (:mod:`.delta`)."""
-        return make_delta(base, theirs)
+        """The delta-pull update from ``base`` to ``theirs`` (:mod:`.delta`); a class pulling
+        the same change computes it once."""
+        key = (base, theirs)
+        delta = self._text_deltas.get(key)
+        if delta is None:
+            delta = make_delta(base, theirs)
+            self._text_deltas.put(key, delta, len(base) + len(theirs) + len(delta))
+        return delta
 
     def pull(self, request: PullInput) -> MergeOutcome:
         """The pull rules (:func:`..merge.plan_pull`) plus the CRDT update from the base state."""
@@ -238,6 +298,81 @@ class YDocEngine:
         return plan.outcome(self._update(request, plan))
 
     def _update(self, request: PullInput, plan: PullPlan) -> bytes:
+        """The update from the student's base state: the teacher's delta from the base (the
+        same for every student who pulled that base), then, for a merge, the student's edits
+        on a fork of the base. Anything unusual (no base state, a teacher state the store did
+        not mean or from before a compaction) takes :meth:`_rebuilt`."""
+        base_state, theirs_state = request.base_state, request.theirs_state
+        if theirs_state is None:
+            return self._rebuilt(request, plan)
+        theirs = self._decode(theirs_state)
+        if theirs.text != plan.theirs:  # a state the store did not mean
+            return self._rebuilt(request, plan)
+        if base_state is None:
+            if plan.status in ("fast_forward", "replaced"):
+                return theirs_state  # the full teacher state, for a student who holds none
+            return self._rebuilt(request, plan)
+        base = self._decode(base_state)
+        delta = self._delta(base_state, base, theirs_state, theirs)
+        if delta is None:  # a base from before a compaction
+            return self._rebuilt(request, plan)
+        if plan.status in ("fast_forward", "replaced"):
+            return self._forward(base_state, base, theirs_state, delta, plan.source)
+        result, text = _fork(base_state, STUDENT_CLIENT_ID)  # kept, merged: the student's fork
+        _edit(result, text, base.text, plan.mine)
+        if plan.status == "merged":
+            result.apply_update(delta)
+        if _edit(result, text, str(text), plan.source):
+            self.reconciled += 1
+        return result.get_update(base.vector)
+
+    def _decode(self, state: bytes) -> Decoded:
+        """What ``state`` reads and its state vector (decoded once while it is recent)."""
+        decoded = self._states.get(state)
+        if decoded is None:
+            doc, text = _fork(state, REPAIR_CLIENT_ID)
+            with doc.transaction():
+                vector = doc.get_state()
+                decoded = Decoded(str(text), vector, state_vector(vector))
+            self._states.put(state, decoded, len(state) + len(decoded.text) + len(vector))
+        return decoded
+
+    def _delta(
+        self, base_state: bytes, base: Decoded, theirs_state: bytes, theirs: Decoded
+    ) -> bytes | None:
+        """The teacher's structs and deletions since ``base``, or None when the teacher's
+        state does not hold the base's (a compaction in between)."""
+        key = (base_state, theirs_state)
+        known = self._deltas.get(key)
+        if known is None:
+            delta = None
+            if contains(theirs.clocks, base.clocks):
+                delta = pycrdt.get_update(theirs_state, base.vector)
+            known = (delta,)
+            weight = len(base_state) + len(theirs_state) + (len(delta) if delta else 0)
+            self._deltas.put(key, known, weight)
+        return known[0]
+
+    def _forward(
+        self, base_state: bytes, base: Decoded, theirs_state: bytes, delta: bytes, source: str
+    ) -> bytes:
+        """A fast-forward's (or replace's) update: the base plus the teacher's delta, edited to
+        ``source`` if it does not read it (counted in :attr:`reconciled`)."""
+        key = (base_state, theirs_state)
+        known = self._forwards.get(key)
+        if known is None or known.source != source:
+            result, text = _fork(base_state, REPAIR_CLIENT_ID)
+            result.apply_update(delta)
+            changed = _edit(result, text, str(text), source)
+            known = Forward(source, result.get_update(base.vector), changed)
+            weight = len(base_state) + len(theirs_state) + len(source) + len(known.update)
+            self._forwards.put(key, known, weight)
+        if known.reconciled:
+            self.reconciled += 1
+        return known.update
+
+    def _rebuilt(self, request: PullInput, plan: PullPlan) -> bytes:
+        """The update computed from documents built for this pull (see :meth:`_update`)."""
         if request.base_state is not None:
             base = load_cell(request.base_state, REPAIR_CLIENT_ID)
         else:  # never pulled, or JSON-mode data: a document from the base source alone
@@ -273,7 +408,6 @@ class YDocEngine:
     def _full_theirs(self, request: PullInput, plan: PullPlan, built: pycrdt.Doc[Any]) -> bytes:
         """Full state of the teacher's document, for a student who holds no state."""
         if request.theirs_state is not None:
-            doc = load_cell(request.theirs_state, REPAIR_CLIENT_ID)
-            if cell_text(doc) == plan.theirs:
+            if self._decode(request.theirs_state).text == plan.theirs:
                 return request.theirs_state
         return built.get_update()

@@ -21,6 +21,7 @@ __all__ = ["MAX_DEPTH", "MAX_SOURCE_ITEMS", "load_frame", "scrub"]
 
 MAX_DEPTH: Final = 32  # nesting levels of objects and arrays in one frame
 MAX_SOURCE_ITEMS: Final = 100_000  # strings in one nbformat source array
+SCAN_LIMIT: Final = 2048  # characters: a longer frame is walked for both checks, not scanned
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -51,19 +52,26 @@ def load_frame(raw: str | bytes) -> Any:
         _refuse(f"nested deeper than {MAX_DEPTH} levels")
     except ValueError as exc:  # JSONDecodeError, FrameRefused from parse_constant
         _refuse(f"not valid JSON: {exc}")
-    deep = raw.count("[") + raw.count("{") > MAX_DEPTH  # else it cannot be too deep
-    surrogates = _SURROGATE_ESCAPE.search(raw) is not None  # else every string encodes
-    if deep or surrogates:
-        _walk(data, surrogates)
+    if len(raw) > SCAN_LIMIT:
+        # Mostly one big source string: a scan of the text costs passes over every character,
+        # a walk one step per value (and an ASCII string is known to encode without reading
+        # it: str.isascii is a flag), so it is walked for both checks.
+        _walk(data, True)
+    else:
+        deep = raw.count("[") + raw.count("{") > MAX_DEPTH  # else it cannot be too deep
+        surrogates = _SURROGATE_ESCAPE.search(raw) is not None  # else every string encodes
+        if deep or surrogates:
+            _walk(data, surrogates)
     if isinstance(data, dict):
         _join_sources(data)
     return data
 
 
 def _walk(value: Any, surrogates: bool) -> None:
-    """One pass over the parsed frame, level by level: its depth, and (if escapes could make
-    one) any string that is not valid Unicode. No recursion, and the per-item work is C (list
-    extends and one join), so even a 4 MiB frame of empty arrays costs tens of milliseconds."""
+    """One pass over the parsed frame, level by level: its depth, and (if ``surrogates``) any
+    string that is not valid Unicode (their join is read only if it is not ASCII). No
+    recursion, and the per-item work is C (list extends and one join), so even a 4 MiB frame
+    of empty arrays costs tens of milliseconds."""
     level: list[Any] = [value]
     strings: list[str] = []
     depth = 0
@@ -80,7 +88,7 @@ def _walk(value: Any, surrogates: bool) -> None:
             else:
                 children.extend(item)
         if surrogates:
-            strings.extend(c for c in children if type(c) is str)
+            strings.extend([c for c in children if type(c) is str])
         level = [c for c in children if type(c) is dict or type(c) is list]
     if surrogates and not _encodable("".join(strings)):
         _refuse("a string holds a lone UTF-16 surrogate (not valid Unicode)")

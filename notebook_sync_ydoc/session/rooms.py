@@ -26,6 +26,9 @@ class Room:
     # with no read first (a stale entry fails the store's seq check, and the push re-reads).
     # Kept coherent by the session's events; gone with the room.
     written: dict[str, CellRecord] = field(default_factory=dict)
+    # student id -> that student's connections here (other_tabs runs on every pull: it is not
+    # a walk over the whole class unless the student has more than one)
+    tabs: dict[str, int] = field(default_factory=dict)
 
     @property
     def members(self) -> list[Member]:
@@ -37,6 +40,8 @@ class Room:
         tabs of one notebook are served by the server that holds the notebook, so this one."""
         if member.role == "teacher":
             return [m for m in self.teachers if m is not member]
+        if member.student_id is None or self.tabs.get(member.student_id, 0) < 2:
+            return []
         return [m for m in self.students if m is not member and m.student_id == member.student_id]
 
 
@@ -71,19 +76,31 @@ class RoomRegistry:
                 self.rooms[code] = room
         member.code, member.role, member.student_id = code, role, student_id
         member.pulled, member.notified = {}, {}
-        (room.teachers if role == "teacher" else room.students).add(member)
+        if role == "teacher":
+            room.teachers.add(member)
+        elif member not in room.students:
+            room.students.add(member)
+            if student_id is not None:
+                room.tabs[student_id] = room.tabs.get(student_id, 0) + 1
         return room
 
     async def drop(self, member: Member) -> Room | None:
         """Forget the member's place in its room (no store writes but unsubscribe)."""
-        code = member.code
+        code, student_id = member.code, member.student_id
         room = self.rooms.get(code) if code else None
         member.code, member.role, member.student_id = None, None, None
         member.joining = member.missed = False
         if room is None:
             return None
         room.teachers.discard(member)
-        room.students.discard(member)
+        if member in room.students:
+            room.students.discard(member)
+            if student_id is not None:
+                left = room.tabs.get(student_id, 1) - 1
+                if left > 0:
+                    room.tabs[student_id] = left
+                else:
+                    room.tabs.pop(student_id, None)
         if not room.teachers and not room.students:
             async with self._lock:
                 if self.rooms.get(room.code) is room and not room.members:

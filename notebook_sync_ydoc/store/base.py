@@ -284,6 +284,10 @@ class Store(abc.ABC):
     # Seconds between re-reads of who is online, for students of other servers whose presence
     # runs out with no event (their server died); 0: every change of presence is an event here.
     presence_recheck: float = 0.0
+    # Whether reads answer from this process's memory without waiting (the embedded stores): a
+    # use case then awaits independent reads in turn instead of gathering them (the tasks of a
+    # gather cost more than such reads; for a store across the network they save round trips).
+    local_reads: bool = False
 
     def __init__(self, *, server_id: str, ttl: StoreTTL | None = None) -> None:
         self.server_id = server_id

@@ -70,6 +70,7 @@ class MemoryStore(EmbeddedHelp, EmbeddedOrder, Store):
     """The embedded store (kind ``"memory"``); see the module docstring."""
 
     kind = "memory"
+    local_reads = True  # every read is served from memory
 
     def __init__(
         self,
