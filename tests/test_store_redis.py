@@ -25,6 +25,7 @@ from notebook_sync_ydoc.store.base import (
     StudentRecord,
 )
 from notebook_sync_ydoc.store.redis import RedisStore, redact_url
+from notebook_sync_ydoc.store.redis.pool import POOL_SIZE
 
 pytestmark = pytest.mark.redis
 
@@ -448,3 +449,40 @@ async def test_tls_with_ca_and_password(
     with pytest.raises(StoreUnavailable):
         await untrusted.get_session(code)
     assert time.monotonic() - started < 5.0
+
+
+async def test_a_burst_past_the_pool_size_waits_for_a_connection(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """A class acting in the same instant (200 help requests in one second, a lecture hall
+    pulling): more operations in flight than the pool has connections wait for one to come
+    free instead of failing. redis-py's own default pool raised MaxConnectionsError past 100
+    connections, answered ``store_unavailable``."""
+    store = RedisStore(redis_url, prefix=redis_prefix, server_id="burst")
+    await store.start()
+    try:
+        code = new_code()
+        assert await store.create_session(session(code))
+        await store.write_cell(code, CellWrite("c", "x = 1"), None)
+        n = 3 * POOL_SIZE  # well past both redis-py's default (100) and ours
+        results = await asyncio.gather(
+            *(store.get_cell(code, "c") for _ in range(n)), return_exceptions=True
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        assert failures == [], f"{len(failures)} of {n} failed, e.g. {failures[:1]}"
+        assert all(isinstance(r, CellRecord) and r.source == "x = 1" for r in results)
+        # a class joining at once through this server: each join's script is given every
+        # member's key, so they are fewer than the reads (still past the pool)
+        joins = POOL_SIZE + 64
+        writes = await asyncio.gather(
+            *(
+                store.put_student(code, StudentRecord(f"s{i}", f"u{i}", f"S{i}", joined=1.0))
+                for i in range(joins)
+            ),
+            return_exceptions=True,
+        )
+        assert [w for w in writes if isinstance(w, BaseException)][:1] == []
+        assert len(await store.list_students(code)) == joins
+    finally:
+        await store.stop()
+        await _delete_prefix(redis_url, redis_prefix)

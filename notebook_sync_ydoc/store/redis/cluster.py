@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 
 from ..base import StoreUnavailable
 from .modes import node_url, url_hosts
+from .pool import pooled_client
 from .urls import Redactor
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class ClusterRouter:
         """The client of one node (made on first use, kept until the node leaves the layout)."""
         client = self._nodes.get(addr)
         if client is None:
-            client = aioredis.Redis.from_url(self.url_of(addr), **self._options)
+            client = pooled_client(self.url_of(addr), self._options)
             self._nodes[addr] = client
         return client
 

@@ -46,6 +46,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from ..base import StoreError, StoreUnavailable
 from .cluster import ClusterRouter
 from .modes import RedisMode
+from .pool import pooled_client
 from .records import RawHash
 from .scripts import ScriptName, Scripts
 from .sentinel import close_sentinels, sentinel_client, sentinel_view
@@ -138,7 +139,7 @@ class RedisConnection(Redactor):
             elif self.mode.kind == "sentinel":
                 self._sentinel, self.client = sentinel_client(url, self.mode, options)
             else:
-                self.client = aioredis.Redis.from_url(url, **options)
+                self.client = pooled_client(url, options)
         except ValueError as exc:
             raise StoreError(f"invalid redis url {self.redacted_url}: {self.clean(exc)}") from None
         self.scripts = Scripts(self.client)

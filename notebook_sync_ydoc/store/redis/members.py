@@ -5,7 +5,8 @@ cell and the key of each student included, so those keys are passed in ``KEYS`` 
 (``lua/prelude.lua``). The store remembers, per session, the cells and students it last saw
 (:class:`MemberCache`, bounded, least recently used first out) and passes their keys; a script
 whose member keys miss a cell or a student of the session writes nothing and answers ``stale``
-with the session's members, and the call is made again (:data:`ATTEMPTS` times at most). Keys
+with the session's members, which join the cache (never replace it: see
+:meth:`MemberCache.merge`), and the call is made again (:data:`ATTEMPTS` times at most). Keys
 of members that are gone are allowed (and left alone), so a server adds a cell or a student it
 is about to write to its cache first: its concurrent scripts include it and are not refused.
 In a lesson the extra round trip is paid after another server added a cell or a student, and
@@ -30,7 +31,7 @@ from .keys import KeySpace
 from .records import text
 from .scripts import SessionScript
 
-ATTEMPTS = 5
+ATTEMPTS = 16  # a class joining through many servers at once: each stale reply adds them all
 # the scripts after which a write must be on the replicas before it is answered (touch_session
 # only refreshes lifetimes; presence is rebuilt by heartbeats)
 ACKED: frozenset[SessionScript] = frozenset(
@@ -107,6 +108,21 @@ class MemberCache:
         entry.students = dict.fromkeys(text(s) for s in students)
         entry._keys = None
 
+    def merge(self, code: str, cells: list[bytes], students: list[bytes]) -> None:
+        """Add the members a ``stale`` reply names, keeping those already known: a member this
+        server is writing at this moment is not in the session yet, and dropping it from the
+        cache would make every script of this server stale again the moment that write lands
+        (a class joining at once through one server exhausted its attempts that way). A
+        member that is gone costs only its key in ``KEYS`` (allowed, left alone)."""
+        entry = self.get(code)
+        before = (len(entry.cells), len(entry.students))
+        for c in cells:
+            entry.cells.setdefault(text(c), None)
+        for s in students:
+            entry.students.setdefault(text(s), None)
+        if (len(entry.cells), len(entry.students)) != before:
+            entry._keys = None
+
     def forget(self, code: str) -> None:
         self._entries.pop(code, None)
 
@@ -174,7 +190,7 @@ class SessionScripts:
             if not _is_stale(reply):
                 return reply
             self.stale_replies += 1
-            self.members.replace(code, reply[1], reply[2])
+            self.members.merge(code, reply[1], reply[2])
         raise StoreUnavailable(
             f"the cells and students of session {code} kept changing during {ATTEMPTS} "
             "attempts; try again"
