@@ -4,7 +4,9 @@
     python examples/classroom_demo.py --json     # the JSON fallback, same transcript
 
 It prints a transcript: notifications, pulls, a clean merge of a student's own edit, a conflict
-resolved with each strategy, a refused pull of a locked cell, the roster, the end of the session.
+resolved with each strategy, a refused pull of a locked cell, a help request answered with a
+private suggestion (merged with an edit made meanwhile) and the teacher's progress view, the
+roster, the end of the session.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ AREA_V3 = (
     "import math\n\n\ndef area(r):\n    return math.pi * r**2  # r squared\n\n\nprint(area(1))\n"
 )
 SOLUTION = "answer = area(3)\nprint(f'{answer:.2f}')\n"
+ASKED = "radius = 3\nanswer = area(radius)\nprint(answer)\n"
+SUGGESTED = "radius = 3\nanswer = area(radius)\nprint(f'{answer:.2f}')\n"
 
 
 def say(who: str, text: str) -> None:
@@ -43,6 +47,53 @@ async def drain_notes(student: StudentClient, name: str, expect: int) -> None:
     for _ in range(expect):
         note = await student.next_message("update_available")
         say(name, f"notified: cell '{note['cell_id']}' has an update (seq {note['seq']})")
+
+
+async def show_progress(teacher: TeacherClient, when: str) -> None:
+    """The teacher's progress view: per student, each shared cell's status; "+help" where a
+    help request is open."""
+    matrix = await teacher.progress()
+
+    def row(label: str, values: list[str]) -> None:
+        say("progress", f"{label:<14}" + "".join(f"{v:<18}" for v in values).rstrip())
+
+    row(when, matrix["cells"])
+    for student in matrix["students"]:
+        cells = [student["cells"][c] for c in matrix["cells"]]
+        row(f"  {student['name']}", [c["status"] + (" +help" if c["help"] else "") for c in cells])
+
+
+async def help_scene(teacher: TeacherClient, ada: StudentClient) -> None:
+    """Ada asks for help on 'solution' with a note; the teacher answers with a note and a
+    suggested source; she changes another line meanwhile; preview, pull (merged), resolve."""
+    ada.edit_cell("solution", ASKED)
+    show("Ada", "rewrites 'solution':", ada.source("solution"))
+    await ada.ask_help("solution", note="why so many digits?")
+    say("Ada", "asks for help on 'solution': \"why so many digits?\" (her text goes with it)")
+    asked = (await teacher.next_message("help_update"))["request"]
+    say("teacher", f"help queue: {asked['name']} on '{asked['cell_id']}': \"{asked['note']}\"")
+    await show_progress(teacher, "before:")
+    await teacher.help_answer(
+        asked["student_id"], "solution", note="format it: f'{answer:.2f}'", source=SUGGESTED
+    )
+    show("teacher", "answers with a note and a suggestion, for Ada alone:", SUGGESTED)
+    ada.edit_cell("solution", ASKED.replace("radius = 3", "radius = 4"))
+    say("Ada", "meanwhile changes another line of it: radius = 4")
+    answer = await ada.next_message("help_answered")
+    seq = await ada.wait_for_suggestion("solution")
+    say("Ada", f'told: "{answer["note"]}", and a suggestion waits (private, seq {seq})')
+    preview = await ada.preview_suggestion("solution")
+    say("Ada", f"previews the suggestion: a pull would be '{preview['status']}'")
+    reply = await ada.pull_suggestion("solution")
+    both = f"pulls it: {reply['status']} -- her radius and the teacher's format:"
+    show("Ada", both, ada.source("solution"))
+    await teacher.help_answer(asked["student_id"], "solution", resolve=True)
+    say("teacher", f"resolves it; open requests: {len(await teacher.help_list())}")
+    for _ in range(10):  # the answer, then the resolution
+        if (await ada.next_message("help_answered"))["resolved"]:
+            say("Ada", "told: resolved")
+            break
+    await show_progress(teacher, "after:")
 
 
 async def lesson(server: JupyterServerProcess) -> None:
@@ -130,6 +181,9 @@ async def lesson(server: JupyterServerProcess) -> None:
     reply = await ada.pull("solution")
     show("Ada", f"pulls 'solution': {reply['status']}", ada.source("solution"))
     say("Ada", f"her notebook's cells, in the teacher's order: {ada.cell_ids()}")
+
+    print("\n--- a help request, answered with a suggestion ---")
+    await help_scene(teacher, ada)
 
     print("\n--- the teacher's roster ---")
     roster: list[dict[str, Any]] = []
