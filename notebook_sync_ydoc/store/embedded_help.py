@@ -4,31 +4,15 @@ memory and its event in one synchronous step; docs/architecture.md, "Help and pr
 
 from __future__ import annotations
 
-import abc
 from dataclasses import replace
 
-from .base import HelpRequest, PullMark, SessionGone, SessionStatus, StoreError, StoreEvent
-from .journal import Journal, SessionState
+from .base import HelpRequest, PullMark, SessionGone, StoreError, StoreEvent
+from .journal import EmbeddedPart, SessionState
 
 
-class EmbeddedHelp(abc.ABC):
+class EmbeddedHelp(EmbeddedPart):
     """The help and progress operations of the :class:`~.base.Store` interface, on the
     embedded store's :class:`~.journal.SessionState`."""
-
-    _journal: Journal
-    server_id: str
-
-    @abc.abstractmethod
-    def _get(self, code: str) -> SessionState | None: ...
-
-    @abc.abstractmethod
-    def _writable(self, code: str) -> SessionState | None: ...
-
-    @abc.abstractmethod
-    def _deadline(self, status: SessionStatus) -> float: ...
-
-    @abc.abstractmethod
-    def _emit(self, event: StoreEvent) -> None: ...
 
     def _student_session(self, code: str, student_id: str, write: bool) -> SessionState:
         s = self._writable(code) if write else self._get(code)

@@ -4,12 +4,11 @@ memory and its event in one synchronous step; docs/architecture.md, "Order and o
 
 from __future__ import annotations
 
-import abc
 import copy
 from dataclasses import replace
 
-from .base import CellRecord, CellWrite, Outputs, SessionStatus, StoreEvent
-from .journal import Journal, SessionState
+from .base import CellRecord, CellWrite, Outputs, StoreEvent
+from .journal import EmbeddedPart, SessionState
 
 
 def new_outputs(cell: CellWrite, old: CellRecord | None) -> Outputs | None:
@@ -30,21 +29,9 @@ def full_order(s: SessionState, order: list[str]) -> list[str]:
     return [*order, *(c.cell_id for c in rest)]
 
 
-class EmbeddedOrder(abc.ABC):
+class EmbeddedOrder(EmbeddedPart):
     """``reorder_cells`` and ``move_cell`` of the :class:`~.base.Store` interface, on the
     embedded store's :class:`~.journal.SessionState`."""
-
-    _journal: Journal
-    server_id: str
-
-    @abc.abstractmethod
-    def _writable(self, code: str) -> SessionState | None: ...
-
-    @abc.abstractmethod
-    def _deadline(self, status: SessionStatus) -> float: ...
-
-    @abc.abstractmethod
-    def _emit(self, event: StoreEvent) -> None: ...
 
     async def reorder_cells(self, code: str, order: list[str]) -> list[str] | None:
         s = self._writable(code)

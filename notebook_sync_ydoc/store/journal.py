@@ -10,9 +10,19 @@ change in one short transaction.
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field
 
-from .base import CellRecord, HelpRequest, PulledCell, PullMark, SessionRecord, StudentRecord
+from .base import (
+    CellRecord,
+    HelpRequest,
+    PulledCell,
+    PullMark,
+    SessionRecord,
+    SessionStatus,
+    StoreEvent,
+    StudentRecord,
+)
 
 
 @dataclass
@@ -79,3 +89,24 @@ class Journal:
     async def durable(self) -> None:
         """Return once every change journaled so far is as durable as promised."""
         return None
+
+
+class EmbeddedPart(abc.ABC):
+    """What a part of the embedded store (its help, its order operations) needs of the store
+    it is mixed into (:class:`~.memory.MemoryStore`): the journal, the sessions, lifetimes and
+    events."""
+
+    _journal: Journal
+    server_id: str
+
+    @abc.abstractmethod
+    def _get(self, code: str) -> SessionState | None: ...
+
+    @abc.abstractmethod
+    def _writable(self, code: str) -> SessionState | None: ...
+
+    @abc.abstractmethod
+    def _deadline(self, status: SessionStatus) -> float: ...
+
+    @abc.abstractmethod
+    def _emit(self, event: StoreEvent) -> None: ...

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { applyDelta, fromBase64, textCheck } from '../logic/delta';
+import { readFixture } from './fixtures';
 
 interface IVector {
   base: string;
@@ -14,23 +13,8 @@ interface IVector {
 
 // Made by the server (pycrdt); the same file is checked against the server by
 // tests/test_delta_pulls.py, so Yjs here and yrs there agree on the base document.
-const vectors = (
-  JSON.parse(
-    readFileSync(
-      join(
-        __dirname,
-        '..',
-        '..',
-        '..',
-        '..',
-        'src',
-        '__tests__',
-        'fixtures',
-        'delta-vectors.json'
-      ),
-      'utf8'
-    )
-  ) as { vectors: IVector[] }
+const vectors = readFixture<{ vectors: IVector[] }>(
+  'delta-vectors.json'
 ).vectors;
 
 test('Yjs rebuilds the teacher text from the base and the server delta', () => {

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 
 import * as Y from 'yjs';
 
 import { fromBase64 } from '../logic/delta';
+import { readFixture } from './fixtures';
 
 interface IState {
   text: string;
@@ -16,24 +15,7 @@ interface IState {
 // previous state (notebook_sync_ydoc/engines/splice.py), not re-encoded. A student with no base
 // receives such a state as is. Made by tests/test_push_history.py, which checks the engine still
 // makes these bytes.
-const states = (
-  JSON.parse(
-    readFileSync(
-      join(
-        __dirname,
-        '..',
-        '..',
-        '..',
-        '..',
-        'src',
-        '__tests__',
-        'fixtures',
-        'spliced-states.json'
-      ),
-      'utf8'
-    )
-  ) as { states: IState[] }
-).states;
+const states = readFixture<{ states: IState[] }>('spliced-states.json').states;
 
 test('Yjs decodes every spliced teacher state to its text', () => {
   assert.ok(states.length >= 6);
