@@ -7,6 +7,7 @@
 - Sizes: no class over 400 lines, no function over 60 (the diff3 port, a line-by-line port of
   git's xdiff, is exempt); at most 8 modules at the package's top level.
 - No Lua inside Python strings: every script is a ``.lua`` file of ``store/redis/lua``.
+- No two test modules share a basename (pytest would refuse to collect the second).
 """
 
 from __future__ import annotations
@@ -221,3 +222,15 @@ def test_the_frontend_names_the_same_codes() -> None:
     py_close = {getattr(codes, n) for n in codes.__all__ if n.startswith("CLOSE_")}
     assert ts_close == py_close
     assert f"ROOM_KEY = '{codes.METADATA_KEY}'" in codes_ts
+
+
+def test_test_modules_have_unique_basenames() -> None:
+    """pytest imports test modules by basename (most test folders have no ``__init__.py``):
+    a second ``test_x.py`` in another folder stops the whole run at collection."""
+    tests = ROOT.parent / "tests"
+    seen: dict[str, list[str]] = {}
+    for path in sorted(tests.rglob("test_*.py")):
+        seen.setdefault(path.name, []).append(path.relative_to(tests).as_posix())
+    clashes = {name: paths for name, paths in seen.items() if len(paths) > 1}
+    assert not clashes, clashes
+    assert len(seen) >= 20  # the walk found the suite
