@@ -17,8 +17,10 @@ from redis_cluster_fixtures import Pushes, SentinelGroup, push_until_accepted, r
 from store_contract import Recorder, new_code, session, wait_until
 
 from notebook_sync_ydoc.clients import StudentClient, TeacherClient
-from notebook_sync_ydoc.store.base import CellWrite, StudentRecord
+from notebook_sync_ydoc.store.base import CellRecord, CellWrite, StudentRecord
 from notebook_sync_ydoc.store.redis import RedisMode, RedisStore
+from notebook_sync_ydoc.store.redis.pool import POOL_SIZE
+from notebook_sync_ydoc.store.redis.sentinel import BlockingSentinelPool
 from notebook_sync_ydoc.testing import JupyterServerProcess
 
 pytestmark = pytest.mark.redis
@@ -88,6 +90,29 @@ async def test_the_store_works_through_the_sentinels(
     assert health["ok"] is True and health["mode"] == "sentinel"
     assert sentinels.master_name in health["url"] and "+sentinel://" in health["url"]
     assert "Sentinel" in a.describe()
+
+
+async def test_a_burst_past_the_pool_size_waits_through_the_sentinels(
+    sentinels: SentinelGroup, redis_prefix: str, stores: list[RedisStore]
+) -> None:
+    """As on one Redis (test_store_redis): more operations in flight than the pool holds wait
+    for a connection instead of failing. redis-py's sentinel pool is a plain pool, which
+    raised MaxConnectionsError past 100 and answered the rest ``store_unavailable``."""
+    store = sentinel_store(stores, sentinels, redis_prefix, server_id="burst")
+    await store.start()
+    code = new_code()
+    assert await store.create_session(session(code))
+    await store.write_cell(code, CellWrite("c", "x = 1"), None)
+    n = 3 * POOL_SIZE
+    results = await asyncio.gather(
+        *(store.get_cell(code, "c") for _ in range(n)), return_exceptions=True
+    )
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert failures == [], f"{len(failures)} of {n} failed, e.g. {failures[:1]}"
+    assert all(isinstance(r, CellRecord) and r.source == "x = 1" for r in results)
+    pool = store._conn.client.connection_pool  # the primary's pool, as configured
+    assert isinstance(pool, BlockingSentinelPool)
+    assert pool.max_connections == POOL_SIZE
 
 
 async def test_a_class_goes_on_when_the_primary_dies(

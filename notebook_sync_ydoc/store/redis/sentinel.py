@@ -14,13 +14,21 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import redis.asyncio as aioredis
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.exceptions import RedisError
 
 from .modes import RedisMode
+from .pool import POOL_SIZE, POOL_WAIT
 from .urls import Redactor, redact_url
 
 log = logging.getLogger(__name__)
+
+
+class BlockingSentinelPool(SentinelConnectionPool, aioredis.BlockingConnectionPool):
+    """The primary's pool, waiting for a free connection as every other pool of the store does
+    (``pool.pooled_client``): redis-py's ``SentinelConnectionPool`` is a plain pool, which
+    fails past 100 connections. The sentinel lookup per new connection is the sentinel pool's;
+    the wait (``get_connection``/``release``) is the blocking pool's, by the method order."""
 
 
 def sentinel_view(url: str, mode: RedisMode) -> str:
@@ -65,7 +73,13 @@ def sentinel_client(
     sentinel: Sentinel = make_sentinel(
         list(mode.sentinels), sentinel_kwargs=watcher_options, **connection
     )
-    client = sentinel.master_for(mode.sentinel_master, redis_class=aioredis.Redis)
+    client = sentinel.master_for(
+        mode.sentinel_master,
+        redis_class=aioredis.Redis,
+        connection_pool_class=BlockingSentinelPool,
+        max_connections=POOL_SIZE,
+        timeout=POOL_WAIT,
+    )
     return sentinel, client
 
 
