@@ -44,3 +44,8 @@ class CellEngine(Protocol):
         """The delta-pull update from ``base`` to ``theirs`` (:mod:`.delta`), or None where the
         engine has no CRDT (JSON mode: the client gets the full text)."""
         ...
+
+    def text_check(self, text: str) -> str:
+        """:func:`..merge.text_check` of ``text`` (a delta-pull reply's ``theirs_check``); an
+        engine may compute it once per teacher's text for the whole class."""
+        ...

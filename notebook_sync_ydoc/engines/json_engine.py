@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..merge import MergeOutcome, PullInput, plan_pull
+from ..merge import MergeOutcome, PullInput, plan_pull, text_check
 from .base import CellKey
 
 __all__ = ["JsonEngine"]
@@ -30,3 +30,6 @@ class JsonEngine:
     def text_delta(self, base: str, theirs: str) -> bytes | None:
         """No CRDT in JSON mode: delta-pull clients get the full text."""
         return None
+
+    def text_check(self, text: str) -> str:
+        return text_check(text)

@@ -18,8 +18,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import NamedTuple
 
 __all__ = [
@@ -74,8 +76,8 @@ def split_lines(text: str) -> list[str]:
 
 
 def _intern(*seqs: Sequence[str]) -> list[list[int]]:
-    table: dict[str, int] = {}
-    return [[table.setdefault(line, len(table)) for line in seq] for seq in seqs]
+    table = {line: k for k, line in enumerate(dict.fromkeys(chain.from_iterable(seqs)))}
+    return [list(map(table.__getitem__, seq)) for seq in seqs]
 
 
 def _bogosqrt(n: int) -> int:
@@ -253,12 +255,12 @@ def _change_flags(a: list[int], b: list[int], max_cost: int) -> tuple[list[bool]
     while suf < n - pre and suf < m - pre and a[n - 1 - suf] == b[m - 1 - suf]:
         suf += 1
     dend1, dend2 = n - suf - 1, m - suf - 1
-    count_a: dict[int, int] = {}
-    for x in a:
-        count_a[x] = count_a.get(x, 0) + 1
-    count_b: dict[int, int] = {}
-    for y in b:
-        count_b[y] = count_b.get(y, 0) + 1
+    if pre + suf in (n, m):  # a pure insertion or deletion: the rest of the other side changed
+        a_chg[pre : n - suf] = [True] * (n - suf - pre)
+        b_chg[pre : m - suf] = [True] * (m - suf - pre)
+        return a_chg, b_chg
+    count_a = Counter(a)
+    count_b = Counter(b)
     dis1 = [0] * (n + 1)
     mlim = min(_bogosqrt(n), 1024)
     for i in range(pre, dend1 + 1):
@@ -297,7 +299,8 @@ def _change_flags(a: list[int], b: list[int], max_cost: int) -> tuple[list[bool]
 class _File:
     """One side of a diff for compaction: records and change flags with sentinels.
 
-    ``chg[i + 1]`` is the flag of line ``i``; ``chg[0]`` and ``chg[n + 1]`` stay False.
+    ``chg[i + 1]`` is the flag (0 or 1) of line ``i``; ``chg[0]`` and ``chg[n + 1]`` stay 0. A
+    bytearray, so that the next changed line is one ``find`` (C) away.
     """
 
     __slots__ = ("chg", "n", "recs")
@@ -305,89 +308,103 @@ class _File:
     def __init__(self, recs: list[int], changed: list[bool]) -> None:
         self.recs = recs
         self.n = len(recs)
-        self.chg = [False, *changed, False]
+        self.chg = bytearray(len(recs) + 2)
+        self.chg[1 : self.n + 1] = bytes(changed)
 
-    def group_init(self, g: list[int]) -> None:
-        g[0] = g[1] = 0
-        while self.chg[g[1] + 1]:
-            g[1] += 1
-
-    def group_next(self, g: list[int]) -> bool:
-        """Move to the next group; True if there is none."""
-        if g[1] == self.n:
-            return True
-        g[0] = g[1] + 1
-        g[1] = g[0]
-        while self.chg[g[1] + 1]:
-            g[1] += 1
-        return False
-
-    def group_previous(self, g: list[int]) -> bool:
-        if g[0] == 0:
-            return True
-        g[1] = g[0] - 1
-        g[0] = g[1]
-        while self.chg[g[0]]:
-            g[0] -= 1
-        return False
-
-    def slide_down(self, g: list[int]) -> bool:
-        if g[1] < self.n and self.recs[g[0]] == self.recs[g[1]]:
-            self.chg[g[0] + 1] = False
-            g[0] += 1
-            self.chg[g[1] + 1] = True
-            g[1] += 1
-            while self.chg[g[1] + 1]:
-                g[1] += 1
-            return False
-        return True
-
-    def slide_up(self, g: list[int]) -> bool:
-        if g[0] > 0 and self.recs[g[0] - 1] == self.recs[g[1] - 1]:
-            g[0] -= 1
-            self.chg[g[0] + 1] = True
-            g[1] -= 1
-            self.chg[g[1] + 1] = False
-            while self.chg[g[0]]:
-                g[0] -= 1
-            return False
-        return True
+    def next_change(self, line: int) -> int:
+        """The first changed line after ``line``, or ``n``."""
+        found = self.chg.find(1, line + 2)
+        return self.n if found < 0 else found - 1
 
 
 def _compact(xdf: _File, xdfo: _File) -> None:
-    """git's ``xdl_change_compact`` without the indent heuristic (what merge-file uses)."""
-    g = [0, 0]
-    go = [0, 0]
-    xdf.group_init(g)
-    xdfo.group_init(go)
+    """git's ``xdl_change_compact`` without the indent heuristic (what merge-file uses).
+
+    The group of ``xdf`` is lines ``g0..g1-1`` (changed), that of ``xdfo`` ``o0..o1-1``; xdiff's
+    group_next/group_previous/slide_up/slide_down are written out inline. Every line unchanged
+    on both sides is an empty group of each file, which xdiff steps through one at a time; runs
+    of them are skipped here in one step (the same groups, nothing to do in any of them).
+    tests/test_perf_diff3.py compares this with the step-by-step port on random inputs."""
+    chg, recs, n = xdf.chg, xdf.recs, xdf.n
+    ochg, on = xdfo.chg, xdfo.n
+    g0 = g1 = 0
+    while chg[g1 + 1]:
+        g1 += 1
+    o0 = o1 = 0
+    while ochg[o1 + 1]:
+        o1 += 1
     while True:
-        if g[1] != g[0]:
+        if g1 != g0:
             while True:
-                groupsize = g[1] - g[0]
+                groupsize = g1 - g0
                 end_matching_other = -1
-                while not xdf.slide_up(g):
-                    if xdfo.group_previous(go):
+                while g0 > 0 and recs[g0 - 1] == recs[g1 - 1]:  # slide up
+                    g0 -= 1
+                    chg[g0 + 1] = 1
+                    g1 -= 1
+                    chg[g1 + 1] = 0
+                    while chg[g0]:
+                        g0 -= 1
+                    if o0 == 0:  # the other file's previous group
                         raise RuntimeError("group sync broken sliding up")
-                earliest_end = g[1]
-                if go[1] > go[0]:
-                    end_matching_other = g[1]
-                while not xdf.slide_down(g):
-                    if xdfo.group_next(go):
+                    o1 = o0 = o0 - 1
+                    while ochg[o0]:
+                        o0 -= 1
+                earliest_end = g1
+                if o1 > o0:
+                    end_matching_other = g1
+                while g1 < n and recs[g0] == recs[g1]:  # slide down
+                    chg[g0 + 1] = 0
+                    g0 += 1
+                    chg[g1 + 1] = 1
+                    g1 += 1
+                    while chg[g1 + 1]:
+                        g1 += 1
+                    if o1 == on:  # the other file's next group
                         raise RuntimeError("group sync broken sliding down")
-                    if go[1] > go[0]:
-                        end_matching_other = g[1]
-                if groupsize == g[1] - g[0]:
+                    o0 = o1 = o1 + 1
+                    while ochg[o1 + 1]:
+                        o1 += 1
+                    if o1 > o0:
+                        end_matching_other = g1
+                if groupsize == g1 - g0:
                     break
-            if g[1] != earliest_end and end_matching_other != -1:
-                while go[1] == go[0]:
-                    if xdf.slide_up(g):
+            if g1 != earliest_end and end_matching_other != -1:
+                while o1 == o0:
+                    if not (g0 > 0 and recs[g0 - 1] == recs[g1 - 1]):
                         raise RuntimeError("match disappeared")
-                    if xdfo.group_previous(go):
+                    g0 -= 1
+                    chg[g0 + 1] = 1
+                    g1 -= 1
+                    chg[g1 + 1] = 0
+                    while chg[g0]:
+                        g0 -= 1
+                    if o0 == 0:
                         raise RuntimeError("group sync broken sliding to match")
-        if xdf.group_next(g):
+                    o1 = o0 = o0 - 1
+                    while ochg[o0]:
+                        o0 -= 1
+        elif o1 == o0 and g1 < n and o1 < on:
+            # empty on both sides: skip to the next group that is not (k empty groups: k lines
+            # unchanged in both files, paired one to one)
+            k = min(xdf.next_change(g1) - g1, xdfo.next_change(o1) - o1)
+            g0 = g1 = g1 + k
+            o0 = o1 = o1 + k
+            while chg[g1 + 1]:
+                g1 += 1
+            while ochg[o1 + 1]:
+                o1 += 1
+            continue
+        if g1 == n:  # the next group
             break
-        if xdfo.group_next(go):
+        g0 = g1 = g1 + 1
+        while chg[g1 + 1]:
+            g1 += 1
+        if o1 == on:
             raise RuntimeError("group sync broken moving to next group")
+        o0 = o1 = o1 + 1
+        while ochg[o1 + 1]:
+            o1 += 1
 
 
 def _hunks(a: list[int], b: list[int], max_cost: int) -> list[Hunk]:
@@ -407,9 +424,10 @@ def _hunks(a: list[int], b: list[int], max_cost: int) -> list[Hunk]:
             while cb[j + 1]:
                 j += 1
             hunks.append(Hunk(si, i, sj, j))
-        else:
-            i += 1
-            j += 1
+        else:  # lines unchanged on both sides, paired: skip the run of them
+            k = min(fa.next_change(i) - i, fb.next_change(j) - j)
+            i += max(k, 1)
+            j += max(k, 1)
     return hunks
 
 

@@ -269,11 +269,14 @@ def cell_content_update(
     return out
 
 
-def cell_content_delta(cell: CellRecord, outcome: MergeOutcome, delta: str) -> Payload:
+def cell_content_delta(
+    cell: CellRecord, outcome: MergeOutcome, delta: str, check: str | None = None
+) -> Payload:
     """The answer to a delta-pull ``request_sync`` whose base the server holds: ``theirs_delta``
     (base64) turns the client's base text into the teacher's (``theirs_check`` its
     :func:`..merge.text_check`), which is also the client's next base. ``content.source`` only
-    where the result is not the teacher's text nor the client's own: a merge."""
+    where the result is not the teacher's text nor the client's own: a merge. ``check``: that
+    check when the caller has it (the engine computes it once for a class)."""
     content = cell_content(cell, outcome.source)
     if outcome.status != "merged":
         del content["source"]
@@ -284,7 +287,7 @@ def cell_content_delta(cell: CellRecord, outcome: MergeOutcome, delta: str) -> P
         "status": outcome.status,
         "delta": True,
         "theirs_delta": delta,
-        "theirs_check": text_check(cell.source),
+        "theirs_check": check if check is not None else text_check(cell.source),
         "content": content,
     }
 

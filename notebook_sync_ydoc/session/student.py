@@ -213,7 +213,9 @@ class StudentActions:
         else:
             delta = self.ctx.engine.text_delta(base.base_source, cell.source)
             if delta is not None:
-                return msg.cell_content_delta(cell, outcome, base64.b64encode(delta).decode())
+                check = self.ctx.engine.text_check(cell.source)
+                encoded = base64.b64encode(delta).decode()
+                return msg.cell_content_delta(cell, outcome, encoded, check)
             reason = "delta pulls need YDoc mode; this server runs the JSON fallback"
         return msg.cell_content_full(cell, outcome, reason)
 
