@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import json
+import pickle
 from collections.abc import AsyncIterator
 
 import pytest
@@ -80,3 +83,44 @@ async def test_instances_share_nothing() -> None:
     assert await b.get_session(code) is None
     assert await b.create_session(session(code))
     assert a.server_id != b.server_id
+
+
+async def test_reads_share_frozen_metadata_and_outputs_that_refuse_changes() -> None:
+    """get_cell hands out the stored metadata and outputs (frozen when written) instead of a
+    deep copy per read; changing them raises, and neither the writer's objects nor a reader's
+    change can reach the store."""
+    store = MemoryStore()
+    code = new_code()
+    await store.create_session(session(code))
+    metadata = {"tags": ["a"], "nested": {"k": 1}}
+    outputs = [{"output_type": "stream", "name": "stdout", "text": "x" * 1000}]
+    write = CellWrite("a", "x", metadata=metadata, share_outputs=True, outputs=outputs)
+    await store.write_cell(code, write, None)
+    metadata["tags"].append("changed by the writer")
+    outputs[0]["text"] = "changed by the writer"
+    one, two = await store.get_cell(code, "a"), await store.get_cell(code, "a")
+    assert one is not None and two is not None and one is not two
+    assert one.metadata is two.metadata and one.outputs is two.outputs  # shared, not copied
+    assert one.metadata == {"tags": ["a"], "nested": {"k": 1}}
+    assert one.outputs is not None and one.outputs[0]["text"] == "x" * 1000
+    with pytest.raises(TypeError):
+        one.metadata["tags"].append("b")
+    with pytest.raises(TypeError):
+        one.metadata["new"] = 1
+    with pytest.raises(TypeError):
+        one.metadata["nested"].update(k=2)
+    with pytest.raises(TypeError):
+        one.outputs[0]["text"] = "y"
+    with pytest.raises(TypeError):
+        one.outputs.append({})
+    one.sync_allowed = False  # the record itself is the caller's copy
+    copied = copy.deepcopy(one.metadata)  # a copy is an ordinary dict, free to change
+    copied["tags"].append("b")
+    assert type(copied) is dict and type(copied["tags"]) is list
+    again = await store.get_cell(code, "a")
+    assert again is not None and again.sync_allowed is True
+    assert again.metadata == {"tags": ["a"], "nested": {"k": 1}}
+    assert json.loads(json.dumps(again.outputs)) == [
+        {"output_type": "stream", "name": "stdout", "text": "x" * 1000}
+    ]
+    assert pickle.loads(pickle.dumps(again.metadata)) == again.metadata

@@ -4,20 +4,21 @@ memory and its event in one synchronous step; docs/architecture.md, "Order and o
 
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
 
 from .base import CellRecord, CellWrite, Outputs, StoreEvent
+from .frozen import freeze
 from .journal import EmbeddedPart, SessionState
 
 
 def new_outputs(cell: CellWrite, old: CellRecord | None) -> Outputs | None:
     """The outputs a write leaves stored (``CellWrite.share_outputs``)."""
-    if cell.share_outputs is None:
-        return copy.deepcopy(old.outputs) if old is not None and old.outputs is not None else None
+    if cell.share_outputs is None:  # kept: frozen, shared with the old record
+        return freeze(old.outputs) if old is not None and old.outputs is not None else None
     if not cell.share_outputs:
         return None
-    return copy.deepcopy(cell.outputs or [])
+    outputs: Outputs = freeze(cell.outputs or [])
+    return outputs
 
 
 def full_order(s: SessionState, order: list[str]) -> list[str]:
@@ -81,6 +82,5 @@ class EmbeddedOrder(EmbeddedPart):
             )
         )
         await self._journal.durable()
-        return replace(
-            record, metadata=copy.deepcopy(record.metadata), outputs=copy.deepcopy(record.outputs)
-        )
+        # metadata and outputs: frozen when written (.frozen), shared, not copied
+        return replace(record, metadata=freeze(record.metadata), outputs=freeze(record.outputs))

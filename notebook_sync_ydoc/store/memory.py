@@ -42,6 +42,7 @@ from .base import (
 from .dispatch import EventDispatcher
 from .embedded_help import EmbeddedHelp
 from .embedded_order import EmbeddedOrder, new_outputs
+from .frozen import freeze, is_frozen
 from .journal import Journal, SessionState
 
 log = logging.getLogger(__name__)
@@ -57,13 +58,16 @@ def _copied(record: R) -> R:
 
 
 def _cell_out(record: CellRecord) -> CellRecord:
-    """A caller's copy of a stored cell: only ``metadata`` and ``outputs`` are mutable (source,
-    state: str/bytes)."""
-    return replace(
-        record,
-        metadata=copy.deepcopy(record.metadata) if record.metadata else {},
-        outputs=copy.deepcopy(record.outputs) if record.outputs is not None else None,
-    )
+    """A caller's copy of a stored cell. Its ``metadata`` and ``outputs`` are the stored ones
+    where they are frozen (:mod:`.frozen`: frozen when written, read-only, shared by every read
+    instead of deep-copied on each), else deep copies; the record itself is a shallow copy (the
+    store changes some of its fields in place: ``sync_allowed``)."""
+    out = _copied(record)
+    if not is_frozen(record.metadata):
+        out.metadata = copy.deepcopy(record.metadata) if record.metadata else {}
+    if record.outputs is not None and not is_frozen(record.outputs):
+        out.outputs = copy.deepcopy(record.outputs)
+    return out
 
 
 class MemoryStore(EmbeddedHelp, EmbeddedOrder, Store):
@@ -239,7 +243,7 @@ class MemoryStore(EmbeddedHelp, EmbeddedOrder, Store):
             seq=s.seq + 1,
             source=cell.source,
             cell_type=cell.cell_type,
-            metadata=copy.deepcopy(cell.metadata),
+            metadata=freeze(cell.metadata),
             crdt_state=cell.crdt_state,
             sync_allowed=allowed,
             index=index,

@@ -284,7 +284,13 @@ async def measure(quick: bool) -> dict[str, Any]:
 
 async def profile(spec: str) -> None:
     """Profile one workload (``mode:kb:kind``, or ``push:kb``) with pyinstrument."""
-    from pyinstrument import Profiler
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        raise SystemExit(
+            "--profile needs pyinstrument, which is not installed: "
+            f"{sys.executable} -m pip install pyinstrument"
+        ) from None
 
     parts = spec.split(":")
     side = Side(parts[0] != "json")

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from ..base import CellRecord, HelpRequest, PulledCell, PullMark, SessionRecord, StudentRecord
+from ..frozen import freeze
 from ..journal import SessionState
 from .schema import DELETE_SESSION, unpadded
 
@@ -96,7 +97,8 @@ def _cells(conn: sqlite3.Connection, sessions: dict[str, SessionState]) -> int:
         if s is None:
             continue  # a row without its session (never written so; ignored, swept with it)
         s.cells[cell_id] = CellRecord(
-            cell_id, seq, _text(src, n_src), cell_type, json.loads(meta), _state(state, n_state),
+            cell_id, seq, _text(src, n_src), cell_type, freeze(json.loads(meta)),
+            _state(state, n_state),
             bool(allowed), idx, updated,
         )  # fmt: skip
         s.seq = max(s.seq, seq)
@@ -105,7 +107,7 @@ def _cells(conn: sqlite3.Connection, sessions: dict[str, SessionState]) -> int:
         s = sessions.get(code)
         record = s.cells.get(cell_id) if s is not None else None
         if record is not None:
-            record.outputs = json.loads(data)
+            record.outputs = freeze(json.loads(data))
     return count
 
 
