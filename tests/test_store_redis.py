@@ -120,6 +120,62 @@ async def test_keys_carry_prefix_hash_tag_and_ttl(
         await raw.aclose()
 
 
+async def test_ttls_refreshed_past_half_life_and_every_key_keeps_the_sessions_deadline(
+    redis_url: str, redis_prefix: str, stores: list[RedisStore]
+) -> None:
+    """A script refreshes every key of the session only when the session key has less than half
+    of its TTL left (with 200 students that is ~240 PEXPIREs); otherwise only the keys it may
+    have created, to the session's remaining time. Either way no key of the session expires
+    before it or outlives it, a key created later included."""
+    store = _started(stores, redis_url, redis_prefix, ttl=StoreTTL(active=600, ended=30))
+    await store.start()
+    code = new_code()
+    tag = f"{{{code}}}"
+    session_key = f"{redis_prefix}session:{tag}"
+    assert await store.create_session(session(code))
+    first = await store.write_cell(code, CellWrite("c1", "x"), None)
+    for sid in ("s1", "s2"):
+        await store.put_student(code, StudentRecord(sid, sid, sid.upper()))
+    raw = aioredis.Redis.from_url(redis_url)
+
+    async def ttls() -> dict[str, int]:
+        keys = [_s(k) for k in await raw.keys(f"{redis_prefix}*{tag}*")]
+        return {key: await raw.pttl(key) for key in keys}
+
+    async def age_to(ms: int) -> None:  # as if the last full refresh were (600 s - ms) ago
+        for key in await ttls():
+            await raw.pexpire(key, ms)
+
+    def same_deadline(got: dict[str, int], low: int, high: int) -> None:
+        assert low <= got[session_key] <= high, got
+        for key, ttl in got.items():
+            assert abs(ttl - got[session_key]) <= 2_000 and ttl > 0, (key, got)
+
+    try:
+        same_deadline(await ttls(), 590_000, 600_000)
+        await age_to(400_000)  # more than half left: member keys are not refreshed
+        second = await store.write_cell(code, CellWrite("c1", "y"), first.seq)
+        await store.record_pull(code, "s1", "c1", PulledCell(second.seq, "y"))
+        await store.put_student(code, StudentRecord("s3", "s3", "S3"))  # a new key
+        await store.write_cell(code, CellWrite("c2", "z"), None)  # a new key
+        got = await ttls()
+        assert f"{redis_prefix}student:{tag}:s3" in got
+        assert f"{redis_prefix}pending_update:{tag}:c2" in got
+        same_deadline(got, 380_000, 400_000)
+        await age_to(250_000)  # less than half left: every key refreshed at once
+        await store.write_cell(code, CellWrite("c1", "w"), second.seq)
+        same_deadline(await ttls(), 590_000, 600_000)
+        await age_to(250_000)  # a join refreshes too
+        await store.put_student(code, StudentRecord("s4", "s4", "S4"))
+        same_deadline(await ttls(), 590_000, 600_000)
+        await store.end_session(code, 5.0)  # ending shortens every key to ttl.ended
+        same_deadline(await ttls(), 25_000, 30_000)
+        await store.touch_session(code, 6.0)  # ended: still its shorter TTL
+        same_deadline(await ttls(), 25_000, 30_000)
+    finally:
+        await raw.aclose()
+
+
 async def test_events_on_the_documented_channel(
     redis_url: str, redis_prefix: str, stores: list[RedisStore]
 ) -> None:

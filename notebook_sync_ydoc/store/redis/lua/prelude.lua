@@ -12,8 +12,11 @@
 -- student (ARGV[3]/ARGV[4] only build names to compare with KEYS, never to access a key; a
 -- member key of a cell or student that is gone is allowed, and left alone); when one is
 -- missing the script writes nothing and returns {'stale', cell ids, student ids}, and the
--- caller runs it again with the right keys. refresh() touches KEYS[1..ARGV[8]] and the member
--- keys stale() found current.
+-- caller runs it again with the right keys. refresh(ms) gives KEYS[1..ARGV[8]] and the member
+-- keys stale() found current the TTL ms, all at once, when the session key has less than half
+-- of ms left (or more than ms: an ended session's shorter TTL); otherwise it only gives
+-- KEYS[2..ARGV[8]] the session key's remaining time (with 200 students: 5 PEXPIREs instead of
+-- about 240 on most writes). Every key of a session thus always has the session key's deadline.
 
 local current = {}  -- member keys (of KEYS) that are the session's cells and students
 
@@ -45,6 +48,15 @@ end
 
 local function refresh(ms)
   local fixed = tonumber(ARGV[8])
+  local left = redis.call('PTTL', KEYS[1])
+  if left > ms / 2 and left <= ms then
+    -- Not yet at half of its lifetime: every key of the session still has the deadline the
+    -- last full refresh gave them all (the session's). Only KEYS[1..fixed] may have been
+    -- created since (a new student's or cell's key, the first cell's index): they get exactly
+    -- the session's remaining time, so no key outlives the session or expires before it.
+    for i = 2, fixed do redis.call('PEXPIRE', KEYS[i], left) end
+    return
+  end
   for i = 1, fixed do redis.call('PEXPIRE', KEYS[i], ms) end
   for i = fixed + 1, #KEYS do
     if current[KEYS[i]] then redis.call('PEXPIRE', KEYS[i], ms) end
