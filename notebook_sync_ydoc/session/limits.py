@@ -22,7 +22,7 @@ class RateLimits:
     byte_burst: int = 8 * 1024 * 1024
 
 
-@dataclass
+@dataclass(slots=True)
 class Budget:
     """One token bucket."""
 
@@ -42,7 +42,7 @@ class Budget:
         return True
 
 
-@dataclass
+@dataclass(slots=True)
 class ConnectionBudget:
     """A connection's message and byte budgets, and its run of refused frames."""
 

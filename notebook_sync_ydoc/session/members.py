@@ -32,9 +32,9 @@ class Peer(Protocol):
         """Close the connection (the service gives up on it: see :mod:`.limits`)."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class Member:
-    """This server's view of one connection."""
+    """This server's view of one connection (slots: one per connected student)."""
 
     peer: Peer
     role: Role | None = None

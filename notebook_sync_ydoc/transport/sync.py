@@ -7,12 +7,14 @@ import uuid
 from typing import Any
 
 from jupyter_server.auth.decorator import ws_authenticated
+from tornado import httputil
 from tornado.websocket import WebSocketClosedError
 
 from ..protocol import CLOSE_SLOW_CLIENT
 from ..session import Member, SyncService
 from .base import AuthorizedWebSocket
 
+NO_GROUPS: frozenset[str] = frozenset()  # shared by connections without groups (216 bytes each)
 HARD_FRAME_LIMIT_FACTOR = 4  # frames up to this times max_message_bytes get an error, not a close
 
 
@@ -25,6 +27,18 @@ class QueuedPeer:
     or stalling the broadcast to everyone else. Writing directly, not through a writer task per
     connection, keeps a broadcast to N students at N writes: no task wake-ups per frame.
     """
+
+    __slots__ = (
+        "_handler",
+        "_limit",
+        "_unflushed",
+        "closed",
+        "conn_id",
+        "display_name",
+        "groups",
+        "identity",
+        "named",
+    )
 
     def __init__(
         self,
@@ -118,11 +132,22 @@ class SyncWebSocketHandler(AuthorizedWebSocket):
         # wait on Nagle's algorithm for the client's delayed ACK (~40 ms on Linux).
         self.set_nodelay(True)
         identity, display, groups = self.identity()
+        named = self.named_user()
+        self._drop_handshake_state()
         self.peer = QueuedPeer(
-            self, identity, display, groups, self.queue_size, named=self.named_user()
+            self, identity, display, groups or NO_GROUPS, self.queue_size, named=named
         )
         self.peer.start()
         self.member = self.service.connect(self.peer)
+
+    def _drop_handshake_state(self) -> None:
+        """Tornado finished the HTTP side of the handshake before ``open``: the response headers
+        it kept (with the login cookie Jupyter set, about 1 KB a connection) are never used
+        again (Tornado disables writing on an open websocket), and the request's parsed
+        cookies are a cache Tornado rebuilds on demand."""
+        self.__dict__.pop("_new_cookie", None)
+        self.request.__dict__.pop("_cookies", None)
+        self._headers = httputil.HTTPHeaders()
 
     async def on_message(self, message: str | bytes) -> None:
         if self.member is not None:
