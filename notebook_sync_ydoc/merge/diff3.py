@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import NamedTuple
@@ -37,6 +37,9 @@ __all__ = [
 #: Work budget of one line diff (diagonal steps of the bisection); past it the trimmed middle is
 #: one replace block. About 0.1 s of CPU; ordinary cell edits use a few hundred.
 MAX_DIFF_COST = 200_000
+#: Up to this many changed lines (both sides, prefix and suffix trimmed), each is counted in the
+#: other file with ``list.count`` instead of counting every line of both files.
+SMALL_MIDDLE = 16
 
 
 @dataclass(frozen=True)
@@ -259,8 +262,11 @@ def _change_flags(a: list[int], b: list[int], max_cost: int) -> tuple[list[bool]
         a_chg[pre : n - suf] = [True] * (n - suf - pre)
         b_chg[pre : m - suf] = [True] * (m - suf - pre)
         return a_chg, b_chg
-    count_a = Counter(a)
-    count_b = Counter(b)
+    if (n - suf - pre) + (m - suf - pre) <= SMALL_MIDDLE:  # a few lines: count each in C
+        count_a: Mapping[int, int] = {x: a.count(x) for x in b[pre : m - suf]}
+        count_b: Mapping[int, int] = {x: b.count(x) for x in a[pre : n - suf]}
+    else:
+        count_a, count_b = Counter(a), Counter(b)
     dis1 = [0] * (n + 1)
     mlim = min(_bogosqrt(n), 1024)
     for i in range(pre, dend1 + 1):
