@@ -176,6 +176,53 @@ async def test_ttls_refreshed_past_half_life_and_every_key_keeps_the_sessions_de
         await raw.aclose()
 
 
+async def test_a_class_joining_through_four_servers_at_once(
+    redis_url: str, redis_prefix: str, stores: list[RedisStore]
+) -> None:
+    """Four servers add 200 students each to one session at the same instant, while they
+    push. A write touches no other member's key until a refresh of them all is due, so it is
+    sent without them and nothing makes it stale. When every script was given every member
+    key, each server's new students made the others' scripts stale again; 5,000 students
+    joining through 2-4 servers answered some joins ``store_unavailable`` after 16 attempts."""
+    servers = [_started(stores, redis_url, redis_prefix, server_id=f"srv{i}") for i in range(4)]
+    for store in servers:
+        await store.start()
+    code = new_code()
+    assert await servers[0].create_session(session(code))
+    await servers[0].write_cell(code, CellWrite("c", "x"), None)
+    per_server = 200
+
+    async def join(store: RedisStore, i: int) -> None:
+        await store.put_student(code, StudentRecord(f"s{i}", f"u{i}", f"S{i}", joined=1.0))
+
+    async def push(store: RedisStore) -> None:
+        for k in range(10):
+            await store.write_cell(code, CellWrite("c", f"x{k}"), None)
+
+    results = await asyncio.gather(
+        *(join(servers[i % 4], i) for i in range(4 * per_server)),
+        *(push(store) for store in servers),
+        return_exceptions=True,
+    )
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert failures == [], f"{len(failures)} failed, e.g. {failures[:1]}"
+    assert len(await servers[1].list_students(code)) == 4 * per_server
+    assert sum(store.stale_members for store in servers) == 0  # fresh: no member keys needed
+    # half of the lifetime gone: the next write from a server that never listed the members
+    # is stale once, then refreshes every key with them
+    raw = aioredis.Redis.from_url(redis_url)
+    try:
+        for key in await raw.keys(f"{redis_prefix}*{{{code}}}*"):
+            await raw.pexpire(key, 1_000)
+        late = servers[3]
+        await late.write_cell(code, CellWrite("c", "refreshed"), None)
+        assert late.stale_members == 1
+        ttls = [await raw.pttl(k) for k in await raw.keys(f"{redis_prefix}*{{{code}}}*")]
+        assert len(ttls) > 4 * per_server and min(ttls) > 1_000, min(ttls)
+    finally:
+        await raw.aclose()
+
+
 async def test_events_on_the_documented_channel(
     redis_url: str, redis_prefix: str, stores: list[RedisStore]
 ) -> None:

@@ -1,16 +1,18 @@
 """Running the session scripts with every key they touch in ``KEYS``.
 
-A session script refreshes the TTL of every key of its session, the pending_update key of each
-cell and the key of each student included, so those keys are passed in ``KEYS`` too
-(``lua/prelude.lua``). The store remembers, per session, the cells and students it last saw
-(:class:`MemberCache`, bounded, least recently used first out) and passes their keys; a script
-whose member keys miss a cell or a student of the session writes nothing and answers ``stale``
-with the session's members, which join the cache (never replace it: see
-:meth:`MemberCache.merge`), and the call is made again (:data:`ATTEMPTS` times at most). Keys
-of members that are gone are allowed (and left alone), so a server adds a cell or a student it
-is about to write to its cache first: its concurrent scripts include it and are not refused.
-In a lesson the extra round trip is paid after another server added a cell or a student, and
-once per session by a server that did not know it.
+A session script that refreshes the TTL of every key of its session (the pending_update key of
+each cell and the key of each student included) is given those keys in ``KEYS`` too
+(``lua/prelude.lua``). That happens once per half of the session's lifetime, and on every
+``reorder_cells``, ``move_cell`` and ``end_session`` (which touch or shorten them all); any
+other write touches no member key and is sent with none (:data:`WITH_MEMBERS`), so its cost
+does not grow with the class. The store remembers, per session, the cells and students it last
+saw (:class:`MemberCache`, bounded, least recently used first out) and passes their keys when
+they are needed; a script whose member keys miss a cell or a student of the session when it
+needs them writes nothing and answers ``stale`` with the session's members, which join the
+cache (never replace it: see :meth:`MemberCache.merge`), and the call is made again with them
+(:data:`ATTEMPTS` times at most). Keys of members that are gone are allowed (and left alone),
+so a server adds a cell or a student it is about to write to its cache first: its concurrent
+scripts include it and are not refused.
 
 With ``wait_replicas`` set, every script that changes a session's content is followed by
 ``WAIT`` (:meth:`~.connection.RedisConnection.run_acked`); a write that fewer replicas
@@ -32,6 +34,8 @@ from .records import text
 from .scripts import SessionScript
 
 ATTEMPTS = 16  # a class joining through many servers at once: each stale reply adds them all
+# the scripts that always touch every member key (the others only once per half lifetime)
+WITH_MEMBERS: frozenset[SessionScript] = frozenset({"reorder_cells", "move_cell", "end_session"})
 # the scripts after which a write must be on the replicas before it is answered (touch_session
 # only refreshes lifetimes; presence is rebuilt by heartbeats)
 ACKED: frozenset[SessionScript] = frozenset(
@@ -183,14 +187,18 @@ class SessionScripts:
         """Run a session script on ``code`` (``own``: its KEYS[6], if it has one, ``more``
         the keys after it) with the member keys it needs; the reply, never ``stale``."""
         fixed: list[str | bytes] = [*self._keys.session_keys(code, own), *more]
+        with_members = name in WITH_MEMBERS
         for _ in range(ATTEMPTS):
-            members, cells = self.members.get(code).keys(self._keys, code)
+            members, cells = (
+                self.members.get(code).keys(self._keys, code) if with_members else ([], 0)
+            )
             common = self._common(code, len(fixed), cells)
             reply = await self._call(name, [*fixed, *members], [*common, *args])
             if not _is_stale(reply):
                 return reply
             self.stale_replies += 1
             self.members.merge(code, reply[1], reply[2])
+            with_members = True  # a refresh of every key is due: send them all
         raise StoreUnavailable(
             f"the cells and students of session {code} kept changing during {ATTEMPTS} "
             "attempts; try again"

@@ -9,7 +9,7 @@
 
 local state = writable()
 if state then return state end
-local bad = stale()
+local bad = stale(ttl_ms())
 if bad then return bad end
 local field = 'h:' .. ARGV[11]
 local old = redis.call('HGET', KEYS[6], field)

@@ -5,7 +5,7 @@
 -- Returns {'gone'} | {'stale', cells, students} | {'ok', HGETALL of the session hash}.
 
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
-local bad = stale()
+local bad = stale(tonumber(ARGV[2]))
 if bad then return bad end
 if redis.call('HGET', KEYS[1], 'status') ~= 'ended' then
   redis.call('HSET', KEYS[1], 'status', 'ended', 'updated', ARGV[10])

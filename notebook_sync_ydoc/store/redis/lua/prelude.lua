@@ -8,19 +8,29 @@
 --   ARGV[4] student key prefix (with code), ARGV[5] channel, ARGV[6] origin server id,
 --   ARGV[7] '1' to SPUBLISH (Redis Cluster) or '0' to PUBLISH, ARGV[8] how many KEYS come
 --   before the member keys (5 or 6), ARGV[9] how many of the member keys are cells'
--- stale() checks that the member keys include the key of every cell of the index and of every
+-- stale(ms) checks that the member keys include the key of every cell of the index and of every
 -- student (ARGV[3]/ARGV[4] only build names to compare with KEYS, never to access a key; a
 -- member key of a cell or student that is gone is allowed, and left alone); when one is
 -- missing the script writes nothing and returns {'stale', cell ids, student ids}, and the
--- caller runs it again with the right keys. refresh(ms) gives KEYS[1..ARGV[8]] and the member
--- keys stale() found current the TTL ms, all at once, when the session key has less than half
--- of ms left (or more than ms: an ended session's shorter TTL); otherwise it only gives
--- KEYS[2..ARGV[8]] the session key's remaining time (with 200 students: 5 PEXPIREs instead of
--- about 240 on most writes). Every key of a session thus always has the session key's deadline.
+-- caller runs it again with the right keys. It checks only when the script is going to touch
+-- the member keys: always with no argument (reorder_cells, move_cell), else only when
+-- refresh(ms) will refresh them all, which is when the session key has less than half of ms
+-- left (or more than ms: an ended session's shorter TTL). Between those moments a write needs
+-- no member key at all, and the caller sends none (members.py): a write costs the same with 20
+-- students or 5,000, and servers adding students at once do not make each other's writes stale.
+-- refresh(ms) then gives KEYS[1..ARGV[8]] and the member keys stale() found current the TTL
+-- ms, all at once; otherwise it only gives KEYS[2..ARGV[8]] the session key's remaining time.
+-- Every key of a session thus always has the session key's deadline.
 
 local current = {}  -- member keys (of KEYS) that are the session's cells and students
 
-local function stale()
+local function fresh(ms)
+  local left = redis.call('PTTL', KEYS[1])
+  return left > ms / 2 and left <= ms, left
+end
+
+local function stale(ms)
+  if ms and fresh(ms) then return nil end
   local first, ncells = tonumber(ARGV[8]) + 1, tonumber(ARGV[9])
   local declared = {}
   for i = first, #KEYS do
@@ -48,8 +58,8 @@ end
 
 local function refresh(ms)
   local fixed = tonumber(ARGV[8])
-  local left = redis.call('PTTL', KEYS[1])
-  if left > ms / 2 and left <= ms then
+  local is_fresh, left = fresh(ms)
+  if is_fresh then
     -- Not yet at half of its lifetime: every key of the session still has the deadline the
     -- last full refresh gave them all (the session's). Only KEYS[1..fixed] may have been
     -- created since (a new student's or cell's key, the first cell's index): they get exactly

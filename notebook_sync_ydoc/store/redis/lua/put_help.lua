@@ -13,7 +13,7 @@ if state then return state end
 if not redis.call('ZSCORE', KEYS[4], ARGV[10]) or redis.call('EXISTS', KEYS[6]) == 0 then
   return 'unknown'
 end
-local bad = stale()
+local bad = stale(ttl_ms())
 if bad then return bad end
 local field = 'h:' .. ARGV[11]
 if ARGV[13] ~= '' then

@@ -7,7 +7,7 @@
 -- Returns 'ok', 'gone' or {'stale', cells, students}.
 
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
-local bad = stale()
+local bad = stale(ttl_ms())
 if bad then return bad end
 local new = redis.call('EXISTS', KEYS[6]) == 0
 redis.call('HSET', KEYS[6], 'i', ARGV[11], 'n', ARGV[12], 'j', ARGV[13])

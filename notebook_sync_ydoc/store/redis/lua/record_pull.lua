@@ -9,7 +9,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
 if not redis.call('ZSCORE', KEYS[4], ARGV[10]) or redis.call('EXISTS', KEYS[6]) == 0 then
   return 'unknown'
 end
-local bad = stale()
+local bad = stale(ttl_ms())
 if bad then return bad end
 redis.call('HSET', KEYS[6], 'p:' .. ARGV[11], ARGV[12])
 if ARGV[14] == '1' then

@@ -10,7 +10,7 @@ local bad = writable()
 if bad == 'gone' then return {'absent'} end
 if bad then return {bad} end
 if redis.call('HEXISTS', KEYS[3], ARGV[10]) == 0 then return {'absent'} end
-local wrong = stale()
+local wrong = stale(tonumber(ARGV[1]))
 if wrong then return wrong end
 redis.call('HDEL', KEYS[3], ARGV[10])
 redis.call('DEL', KEYS[6])

@@ -11,7 +11,7 @@ if bad == 'gone' then return {'absent'} end
 if bad then return {bad} end
 local raw = redis.call('HGET', KEYS[3], ARGV[10])
 if not raw then return {'absent'} end
-local wrong = stale()
+local wrong = stale(tonumber(ARGV[1]))
 if wrong then return wrong end
 local entry = cjson.decode(raw)
 local allowed = (ARGV[11] == '1')

@@ -5,7 +5,7 @@
 -- Returns 1, 0 if the session does not exist, or {'stale', cells, students}.
 
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local bad = stale()
+local bad = stale(ttl_ms())
 if bad then return bad end
 redis.call('HSET', KEYS[1], 'updated', ARGV[10])
 refresh(ttl_ms())

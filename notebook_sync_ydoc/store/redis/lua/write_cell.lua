@@ -18,7 +18,7 @@ if raw then entry = cjson.decode(raw) end
 local current = 0
 if entry then current = entry['seq'] end
 if ARGV[11] ~= '' and tonumber(ARGV[11]) ~= current then return {'conflict', current} end
-local wrong = stale()
+local wrong = stale(tonumber(ARGV[1]))
 if wrong then return wrong end
 local index
 if ARGV[18] ~= '' then
