@@ -15,9 +15,11 @@ import {
   toggleShareOutputs
 } from '../actions/cells';
 import { IActionContext } from '../actions/context';
+import { ProgressTotals } from '../logic/progressTotals';
 import { ICellState } from '../logic/updates';
 import { StudentSession } from '../model/studentSession';
 import { TeacherSession } from '../model/teacherSession';
+import { NotebookSession } from '../tokens';
 import { el, swapIfChanged } from './dom';
 import { renderStudentHelp, renderSuggestion } from './helpBar';
 import { teacherCellInfo } from './progressView';
@@ -28,7 +30,8 @@ class CellBar extends Widget {
   constructor(
     private _ctx: IActionContext,
     private _panel: NotebookPanel,
-    readonly cell: Cell
+    readonly cell: Cell,
+    private _totals: ProgressTotals
   ) {
     super();
     this.addClass(BAR_CLASS);
@@ -105,7 +108,7 @@ class CellBar extends Widget {
       node.appendChild(this._outputsToggle(session, !!state?.pushing));
     }
     node.append(push, info);
-    const help = teacherCellInfo(this._ctx, session, cellId);
+    const help = teacherCellInfo(this._ctx, session, cellId, this._totals);
     if (help) {
       node.appendChild(help);
     }
@@ -193,7 +196,12 @@ class CellBar extends Widget {
   }
 }
 
-/** Keeps one bar on every cell of a notebook panel. */
+/**
+ * Keeps one bar on every cell of a notebook panel. Changes are coalesced into one render per
+ * animation frame, of the cells that changed only: a class's help requests and progress
+ * updates arrive many times a second, each naming its cells. A teacher's bars are all redrawn
+ * only when the session itself (which one, its status) changed; a student's on any change.
+ */
 export class CellBarTracker {
   constructor(
     private _ctx: IActionContext,
@@ -205,13 +213,26 @@ export class CellBarTracker {
     notebook.modelChanged.connect(() => this._scan(), this);
     manager.cellsChanged.connect((_, args) => {
       if (args.panel === this._panel) {
-        this._refresh(new Set(args.cellIds));
+        this._schedule(args.cellIds);
       }
     }, this);
-    manager.changed.connect(() => this._refresh(null), this);
+    manager.changed.connect(() => {
+      const session = manager.get(this._panel);
+      if (
+        !(session instanceof TeacherSession) ||
+        session !== this._session ||
+        session.status !== this._status
+      ) {
+        this._schedule(null);
+      }
+    }, this);
     _panel.disposed.connect(() => {
       Signal.disconnectReceiver(this);
       this._bars.clear();
+      if (this._frame !== null) {
+        cancelAnimationFrame(this._frame);
+        this._frame = null;
+      }
     });
     this._scan();
   }
@@ -221,7 +242,7 @@ export class CellBarTracker {
       if (this._bars.has(cell)) {
         continue;
       }
-      const bar = new CellBar(this._ctx, this._panel, cell);
+      const bar = new CellBar(this._ctx, this._panel, cell, this._totals);
       this._bars.set(cell, bar);
       cell.disposed.connect(() => this._bars.delete(cell));
       void cell.ready.then(() => {
@@ -236,17 +257,51 @@ export class CellBarTracker {
     }
   }
 
-  private _refresh(only: Set<string> | null): void {
+  /** These cells' bars (null: every bar) at the next animation frame. */
+  private _schedule(cellIds: readonly string[] | null): void {
     if (this._panel.isDisposed) {
       return;
     }
+    if (cellIds === null) {
+      this._all = true;
+    } else if (!this._all) {
+      cellIds.forEach(id => this._pending.add(id));
+    }
+    if (this._frame === null) {
+      this._frame = requestAnimationFrame(() => {
+        this._frame = null;
+        this._refresh();
+      });
+    }
+  }
+
+  private _refresh(): void {
+    const all = this._all;
+    const only = this._pending;
+    this._all = false;
+    this._pending = new Set();
+    if (this._panel.isDisposed) {
+      return;
+    }
+    if (all) {
+      const session = this._ctx.manager.get(this._panel);
+      this._session = session;
+      this._status = session?.status ?? '';
+    }
     this._scan();
     for (const bar of this._bars.values()) {
-      if (!only || only.has(bar.cellId)) {
+      if (all || only.has(bar.cellId)) {
         bar.render();
       }
     }
   }
 
   private _bars = new Map<Cell, CellBar>();
+  private _totals = new ProgressTotals();
+  private _frame: number | null = null;
+  private _all = false;
+  private _pending = new Set<string>();
+  /** The session and status the bars were last all drawn for. */
+  private _session: NotebookSession | null = null;
+  private _status = '';
 }

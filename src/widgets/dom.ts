@@ -70,3 +70,78 @@ export abstract class RenderedPanel extends Widget {
 
   private _pending = false;
 }
+
+/** Make `target` look like `fresh` (class, attributes, children), keeping the node itself. */
+export function morph(target: HTMLElement, fresh: HTMLElement): void {
+  if (target.className !== fresh.className) {
+    target.className = fresh.className;
+  }
+  for (const name of target.getAttributeNames()) {
+    if (!fresh.hasAttribute(name)) {
+      target.removeAttribute(name);
+    }
+  }
+  for (const { name, value } of Array.from(fresh.attributes)) {
+    if (target.getAttribute(name) !== value) {
+      target.setAttribute(name, value);
+    }
+  }
+  target.replaceChildren(...Array.from(fresh.childNodes));
+}
+
+/** An entry of a keyed list: its key, and a signature of everything its node shows. */
+export interface IKeyedEntry {
+  key: string;
+  sig: string;
+}
+
+/**
+ * The children of `parent`, one node per key, kept across updates: a node whose signature did
+ * not change is left alone (its focus, its selection), one that changed is patched in place,
+ * a new key inserts one node and a gone one removes its node; the order follows the entries.
+ */
+export class KeyedNodes<T extends IKeyedEntry> {
+  constructor(
+    readonly parent: HTMLElement,
+    private _build: (entry: T) => HTMLElement
+  ) {}
+
+  get(key: string): HTMLElement | undefined {
+    return this._nodes.get(key)?.node;
+  }
+
+  update(entries: readonly T[]): void {
+    const keys = new Set(entries.map(e => e.key));
+    for (const [key, { node }] of this._nodes) {
+      if (!keys.has(key)) {
+        node.remove();
+        this._nodes.delete(key);
+      }
+    }
+    let cursor: ChildNode | null = this.parent.firstChild;
+    for (const entry of entries) {
+      let known = this._nodes.get(entry.key);
+      if (!known) {
+        known = { node: this._build(entry), sig: entry.sig };
+        this._nodes.set(entry.key, known);
+      } else if (known.sig !== entry.sig) {
+        morph(known.node, this._build(entry));
+        known.sig = entry.sig;
+      }
+      if (known.node === cursor) {
+        cursor = cursor.nextSibling;
+      } else {
+        this.parent.insertBefore(known.node, cursor);
+      }
+    }
+  }
+
+  private _nodes = new Map<string, { node: HTMLElement; sig: string }>();
+}
+
+/** Set a node's text only when it differs (no mutation, no layout, for the same text). */
+export function setText(node: HTMLElement, text: string): void {
+  if (node.textContent !== text) {
+    node.textContent = text;
+  }
+}

@@ -1,22 +1,17 @@
 /**
  * The teacher's progress view: per-cell totals in the cell bar ("21/25 up to date · 2
- * conflicts · 1 help"), the students × shared cells table of the class panel, and its CSV
- * download. Names are text, never markup.
+ * conflicts · 1 help"), the marks, words and legend of the students × shared cells table (drawn
+ * by progressTable.ts), and its CSV download. Names are text, never markup.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { IActionContext } from '../actions/context';
 import { cellLabel } from '../actions/help';
 import { ProgressStatus } from '../api/messages';
-import {
-  cellTotals,
-  ICellTotals,
-  orderedStudents,
-  progressCsv
-} from '../logic/progress';
+import { ICellTotals, progressCsv } from '../logic/progress';
+import { ProgressTotals } from '../logic/progressTotals';
 import { TeacherSession } from '../model/teacherSession';
 import { el } from './dom';
-import { button } from './sidePanel/common';
 
 /** "21/25 up to date · 2 behind · 2 conflicts · 1 help". */
 export function totalsText(trans: TranslationBundle, t: ICellTotals): string {
@@ -40,16 +35,19 @@ export function totalsText(trans: TranslationBundle, t: ICellTotals): string {
   return parts.join(' \u00b7 ');
 }
 
-/** The cell bar's totals of a shared cell; else its open help requests; null for neither. */
+/** The cell bar's totals of a shared cell; else its open help requests; null for neither.
+ * `totals` caches each cell's figures on the matrix object (one scan of the class per cell per
+ * progress change, not per render). */
 export function teacherCellInfo(
   ctx: IActionContext,
   session: TeacherSession,
-  cellId: string
+  cellId: string,
+  totals: ProgressTotals = new ProgressTotals()
 ): HTMLElement | null {
-  const totals = cellTotals(session.progress, cellId);
-  if (totals && totals.students > 0) {
-    const node = el('span', 'jp-nbsync-totals', totalsText(ctx.trans, totals));
-    if (totals.help || totals.counts.conflict) {
+  const t = totals.get(session.progress, cellId);
+  if (t && t.students > 0) {
+    const node = el('span', 'jp-nbsync-totals', totalsText(ctx.trans, t));
+    if (t.help || t.counts.conflict) {
       node.classList.add('jp-mod-attention');
     }
     return node;
@@ -86,7 +84,7 @@ export function statusText(
 }
 
 /** A short mark per status, for the table (the words are in its title and the legend). */
-const MARKS: Record<ProgressStatus, string> = {
+export const MARKS: Record<ProgressStatus, string> = {
   up_to_date: '\u2713',
   behind: '\u2193',
   conflict: '\u2716',
@@ -94,77 +92,7 @@ const MARKS: Record<ProgressStatus, string> = {
   never_pulled: '\u2013'
 };
 
-/** The class panel's progress table and "Download CSV". */
-export function renderProgress(
-  ctx: IActionContext,
-  session: TeacherSession,
-  node: HTMLElement
-): void {
-  const { trans } = ctx;
-  const matrix = session.progress;
-  node.appendChild(el('h3', 'jp-nbsync-progress-title', trans.__('Progress')));
-  if (!matrix || !matrix.cells.length || !matrix.students.length) {
-    node.appendChild(
-      el(
-        'p',
-        'jp-nbsync-help',
-        trans.__('Shows each student × shared cell once both exist.')
-      )
-    );
-    return;
-  }
-  const wrap = el('div', 'jp-nbsync-progress-wrap');
-  const table = el('table', 'jp-nbsync-progress');
-  const head = table.createTHead().insertRow();
-  head.appendChild(el('th', '', trans.__('Student')));
-  matrix.cells.forEach(cellId => {
-    const th = el('th', 'jp-nbsync-progress-cell', cellNumber(session, cellId));
-    th.title = cellLabel(ctx, session, cellId);
-    th.dataset.cellId = cellId;
-    head.appendChild(th);
-  });
-  const body = table.createTBody();
-  for (const student of orderedStudents(matrix)) {
-    const row = body.insertRow();
-    row.dataset.studentId = student.student_id;
-    const name = el('th', 'jp-nbsync-progress-name', student.name);
-    name.title = student.user
-      ? trans.__('%1 (JupyterHub user %2)', student.name, student.user)
-      : student.name;
-    if (!student.online) {
-      name.classList.add('jp-mod-offline');
-    }
-    row.appendChild(name);
-    for (const cellId of matrix.cells) {
-      const cell = student.cells[cellId];
-      const status = cell?.status ?? 'never_pulled';
-      const td = row.insertCell();
-      td.className = `jp-nbsync-progress-${status}`;
-      td.dataset.cellId = cellId;
-      td.dataset.status = status;
-      td.textContent = MARKS[status];
-      let title = statusText(trans, status);
-      if (cell?.help) {
-        td.classList.add('jp-nbsync-progress-help');
-        td.appendChild(el('span', 'jp-nbsync-progress-help-mark', '?'));
-        title += ` \u00b7 ${trans.__('asking for help')}`;
-      }
-      td.title = title;
-    }
-  }
-  wrap.appendChild(table);
-  node.appendChild(wrap);
-  node.appendChild(legend(trans));
-  const actions = el('div', 'jp-nbsync-actions');
-  actions.appendChild(
-    button(trans.__('Download CSV'), 'jp-nbsync-progress-csv', () =>
-      downloadCsv(ctx, session)
-    )
-  );
-  node.appendChild(actions);
-}
-
-function legend(trans: TranslationBundle): HTMLElement {
+export function legend(trans: TranslationBundle): HTMLElement {
   const node = el('p', 'jp-nbsync-help jp-nbsync-progress-legend');
   const statuses = Object.keys(MARKS) as ProgressStatus[];
   node.textContent =
@@ -174,14 +102,17 @@ function legend(trans: TranslationBundle): HTMLElement {
 }
 
 /** "#3": the cell's position in the teacher's notebook. */
-function cellNumber(session: TeacherSession, cellId: string): string {
+export function cellNumber(session: TeacherSession, cellId: string): string {
   const index = session.panel.content.widgets.findIndex(
     w => w.model.id === cellId
   );
   return index < 0 ? '?' : `#${index + 1}`;
 }
 
-function downloadCsv(ctx: IActionContext, session: TeacherSession): void {
+export function downloadCsv(
+  ctx: IActionContext,
+  session: TeacherSession
+): void {
   const matrix = session.progress;
   if (!matrix) {
     return;

@@ -21,7 +21,10 @@
    join, then ask for help within one second while the page is clicked back to back. Measured
    on the page: the longest main-thread task (PerformanceObserver ``longtask``), when the queue
    shows 200, and how long each click waited to be handled (``performance.now() -
-   event.timeStamp`` in its handler; Event Timing entries too).
+   event.timeStamp`` in its handler; Event Timing entries too). By default the 200 who ask are
+   the whole class and one cell is shared; ``--page-students 500 --page-cells 50`` measures the
+   page at class scale (500 in the session and its progress table, 50 shared cells, the same
+   burst of 200 on one cell).
 
 Every server, and every load generator (this file with ``--job``), is its own process; loopback
 only; every wait has a timeout and every loop a bound. Setting the class up is paced (20
@@ -29,8 +32,9 @@ students at a time; a set-up request answered ``store_unavailable`` is sent agai
 ``setup_retries``) and the teacher is away meanwhile: on Redis, concurrent writes to one session
 and roster updates of 500 students are what limits a run, see docs/performance/help_progress.json.
 Prints a table and writes docs/performance/help_progress.json (``--quick``: 100 students, to
-the temporary directory). About 3 minutes on 2 idle cores (4 with other work on them);
-``--profile`` adds the page's CPU profile during the first burst.
+the temporary directory; ``--out FILE``: to FILE; ``--stores ''``: the browser part alone).
+About 3 minutes on 2 idle cores (4 with other work on them); ``--profile`` adds the page's CPU
+profile during the first burst.
 """
 
 from __future__ import annotations
@@ -362,12 +366,13 @@ async def page_burst_job(job: dict[str, Any]) -> dict[str, Any]:
     port, token, n = job["port"], job["token"], job["n"]
     students, _sids = await join_students(port, token, job["code"], n, "student")
     print("joined", flush=True)
+    burst_students = students[: job.get("burst", n)]
     loop = asyncio.get_running_loop()
     for _ in range(2 * job["rounds"] + 1):
         line = await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.readline), 300)
         command = line.strip()
         if command == "go":
-            sent, acks = await fire_burst(students, job["cell_id"], job["spread"])
+            sent, acks = await fire_burst(burst_students, job["cell_id"], job["spread"])
             acked = [(a.result()["_t"] - t) * 1000 for a, t in zip(acks, sent, strict=True)]
             burst = {
                 "sent_over_ms": ms(max(sent) - min(sent)),
@@ -377,7 +382,9 @@ async def page_burst_job(job: dict[str, Any]) -> dict[str, Any]:
             print(json.dumps(burst), flush=True)
         elif command == "withdraw":
             cell_id = job["cell_id"]
-            await asyncio.gather(*(s.request("help_withdraw", cell_id=cell_id) for s in students))
+            await asyncio.gather(
+                *(s.request("help_withdraw", cell_id=cell_id) for s in burst_students)
+            )
             print("withdrawn", flush=True)
         else:
             break
@@ -607,6 +614,15 @@ OBSERVE = """(target) => {
     if (n > 0 && s.first === null) s.first = now;
     if (n >= s.target && s.all === null) s.all = now;
   };
+  s.frames = [];
+  try {  // long animation frames: where a long one's time went (scripts, style and layout)
+    new PerformanceObserver(l => { for (const e of l.getEntries()) {
+      const scripts = e.scripts.map(x => [x.invoker, Math.round(x.duration),
+                                          Math.round(x.forcedStyleAndLayoutDuration)]);
+      s.frames.push([e.startTime - s.t0, Math.round(e.duration), Math.round(e.blockingDuration),
+                     Math.round(e.startTime + e.duration - e.styleAndLayoutStart), scripts]);
+    } }).observe({type: 'long-animation-frame', buffered: false});
+  } catch (e) { s.noLoaf = String(e); }
   s.observer = new MutationObserver(check);
   s.observer.observe(document.querySelector('#notebook-sync-panel'),
                      {subtree: true, childList: true, characterData: true});
@@ -632,18 +648,42 @@ REPORT = """() => { const s = window.__nbBench; s.observer.disconnect();
           all: s.all,
           renders: s.renders, title: t ? t.textContent : null,
           items: document.querySelectorAll('.jp-nbsync-help-queue .jp-nbsync-help-item').length,
+          frames: s.frames,
           noLongtask: s.noLongtask || null, noEventTiming: s.noEventTiming || null}; }"""
 
 
-def browser_part(tmp: Path, n: int, profile: bool = False) -> dict[str, Any]:
-    """The teacher's JupyterLab page while ``n`` help requests arrive within one second."""
-    from conftest import CHROMIUM, CHROMIUM_FLAGS, _start_lab, _stop_lab
+def browser_part(
+    tmp: Path,
+    n: int,
+    profile: bool = False,
+    students: int | None = None,
+    cells: int = 1,
+    shots: Path | None = None,
+) -> dict[str, Any]:
+    """The teacher's JupyterLab page while ``n`` help requests arrive within one second, with
+    ``students`` in the session (default ``n``) and ``cells`` shared cells (the burst asks on
+    the first one)."""
+    from conftest import (
+        CHROMIUM,
+        CHROMIUM_FLAGS,
+        TEACHER_CELLS,
+        _cell,
+        _start_lab,
+        _stop_lab,
+        write_notebook,
+    )
     from playwright.sync_api import sync_playwright
     from test_classroom import Lab, share, start_session
 
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    members = students or n
     lab = _start_lab(tmp / "lab")
-    out: dict[str, Any] = {"students": n}
+    extra = [f"t-c{j:02d}" for j in range(1, cells)]
+    if extra:  # a class-sized notebook: t-sum and cells - 1 more code cells, all shared
+        nb_cells = [_cell(*c) for c in TEACHER_CELLS]
+        nb_cells += [_cell(cid, "code", cell_source(j, 0)) for j, cid in enumerate(extra)]
+        write_notebook(lab.root / "teacher.ipynb", nb_cells)
+    out: dict[str, Any] = {"students": members, "burst": n, "shared_cells": cells}
     proc: subprocess.Popen[str] | None = None
     try:
         with sync_playwright() as pw:
@@ -658,11 +698,13 @@ def browser_part(tmp: Path, n: int, profile: bool = False) -> dict[str, Any]:
                 page.add_init_script(ARRIVALS)
                 teacher = Lab(page, lab, "teacher.ipynb").open()
                 code = start_session(teacher)
-                share(teacher, "t-sum")
+                for cell_id in ["t-sum", *extra]:
+                    share(teacher, cell_id)
                 teacher.open_panel()
                 port = int(lab.url.rstrip("/").rsplit(":", 1)[1])
                 job = {"kind": "page_burst", "port": port, "token": lab.token, "code": code}
-                job.update(n=n, cell_id="t-sum", spread=BURST_SECONDS, rounds=PAGE_ROUNDS)
+                job.update(n=members, burst=n, cell_id="t-sum", spread=BURST_SECONDS)
+                job.update(rounds=PAGE_ROUNDS)
                 proc = subprocess.Popen(
                     [sys.executable, __file__, "--job", json.dumps(job)],
                     stdin=subprocess.PIPE,
@@ -673,16 +715,20 @@ def browser_part(tmp: Path, n: int, profile: bool = False) -> dict[str, Any]:
                 assert proc.stdout is not None and proc.stdin is not None
                 if proc.stdout.readline().strip() != "joined":
                     raise RuntimeError("the students did not join")
-                # every student is in the page's progress table before the burst
+                # every student is in the page's progress table before the burst (its rows,
+                # or the count of a table that draws only the rows in view)
                 page.wait_for_function(
-                    "n => document.querySelectorAll('.jp-nbsync-progress tbody tr').length >= n",
-                    arg=n,
+                    "n => { const t = document.querySelector('.jp-nbsync-progress');"
+                    " return !!t && (Number(t.dataset.students || 0) >= n"
+                    " || t.querySelectorAll('tbody tr').length >= n); }",
+                    arg=members,
+                    timeout=180_000,
                 )
                 rounds = []
                 for r in range(PAGE_ROUNDS):
                     rounds.append(page_round(page, context, proc, n, profile and r == 0))
                     if r == 0:
-                        page.screenshot(path=str(tmp / "teacher-burst.png"))
+                        page.screenshot(path=str((shots or tmp) / "teacher-burst.png"))
                     proc.stdin.write("withdraw\n" if r < PAGE_ROUNDS - 1 else "end\n")
                     proc.stdin.flush()
                     if r < PAGE_ROUNDS - 1:
@@ -830,6 +876,16 @@ def summarize_page(report: dict[str, Any], clicks: list[float]) -> dict[str, Any
         "click_round_trip_ms": summarize(clicks, 1),
         "event_timing_over_16ms": len(click_events),
         "event_timing_worst": sorted(click_events, key=lambda e: -e[3])[:3],
+        "long_frames_top": [
+            {
+                "at_ms": round(f[0], 1),
+                "duration_ms": f[1],
+                "blocking_ms": f[2],
+                "style_layout_paint_ms": f[3],
+                "scripts": sorted(f[4], key=lambda x: -x[1])[:4],
+            }
+            for f in sorted(report.get("frames", []), key=lambda f: -f[1])[:5]
+        ],
         "no_longtask": report["noLongtask"],
         "no_event_timing": report["noEventTiming"],
     }
@@ -893,7 +949,20 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="100 students; nothing written")
     parser.add_argument("--no-browser", action="store_true")
-    parser.add_argument("--stores", default="sqlite,redis")
+    parser.add_argument("--stores", default="sqlite,redis", help="'' for the browser part only")
+    parser.add_argument("--out", type=Path, help=f"results file (default {OUT.relative_to(ROOT)})")
+    parser.add_argument(
+        "--page-students",
+        type=int,
+        default=None,
+        help=f"students in the page's session (default {BURST}: the burst's)",
+    )
+    parser.add_argument(
+        "--page-cells", type=int, default=1, help="shared cells of the page's notebook (default 1)"
+    )
+    parser.add_argument(
+        "--screenshot", type=Path, help="a folder to keep the page's screenshot after a burst in"
+    )
     parser.add_argument(
         "--profile", action="store_true", help="a CPU profile of the page during the burst"
     )
@@ -903,7 +972,10 @@ def main() -> int:
     results: dict[str, Any] = {
         "command": "python tests/benchmarks/help_progress.py"
         + (" --quick" if args.quick else "")
-        + (" --no-browser" if args.no_browser else ""),
+        + (" --no-browser" if args.no_browser else "")
+        + (f" --stores '{args.stores}'" if args.stores != "sqlite,redis" else "")
+        + (f" --page-students {args.page_students}" if args.page_students else "")
+        + (f" --page-cells {args.page_cells}" if args.page_cells != 1 else ""),
         "machine": machine(),
         "load_average_at_start": loadavg(),
         "settings": {
@@ -930,11 +1002,21 @@ def main() -> int:
             results["stores"].append(store_part(Path(tmp) / store, store, args))
         if not args.no_browser:
             print(time.strftime("%H:%M:%S"), "browser", flush=True)
-            results["browser"] = browser_part(Path(tmp) / "browser", BURST, args.profile)
+            results["browser"] = browser_part(
+                Path(tmp) / "browser",
+                BURST,
+                args.profile,
+                args.page_students,
+                args.page_cells,
+                args.screenshot,
+            )
     results["load_average_at_end"] = loadavg()
     results["seconds"] = round(time.monotonic() - started, 1)
     show(results)
-    if args.quick:
+    if args.out is not None:
+        args.out.write_text(json.dumps(results, indent=1) + "\n")
+        print(f"\nwrote {args.out} ({results['seconds']} s)")
+    elif args.quick:
         quick = Path(tempfile.gettempdir()) / "help_progress_quick.json"
         quick.write_text(json.dumps(results, indent=1) + "\n")
         print(f"\nwrote {quick} ({results['seconds']} s)")

@@ -8,7 +8,9 @@ CSV download has it all.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ from test_classroom import (
     start_session,
     wait_badge,
 )
+
+from notebook_sync_ydoc.clients import StudentClient
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -182,3 +186,102 @@ def test_help_request_flow(lab: Any, contexts: tuple[Any, Any], screenshots: Pat
     assert csv.splitlines()[1] == '"Eve <img src=x onerror=""window.__pwned=1"">",,yes,kept_mine'
     assert pwned(teacher) is None
     assert pwned(student) is None
+
+
+BURST = 50
+
+
+class _Students:
+    """Python students on an event loop of their own thread (the page's Playwright is
+    synchronous): join, ask for help, leave."""
+
+    def __init__(self, lab: Any) -> None:
+        self.lab = lab
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.clients: list[StudentClient] = []
+
+    def run(self, coro: Any, timeout: float = 120) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def join(self, code: str, n: int) -> None:
+        async def one(i: int) -> StudentClient:
+            client: StudentClient = await StudentClient.connect(self.lab.url, self.lab.token)
+            await client.join(code, name=f"Pupil {i:02d}")
+            return client
+
+        async def all_of() -> list[StudentClient]:
+            out: list[StudentClient] = []
+            for start in range(0, n, 10):
+                out += await asyncio.gather(*(one(i) for i in range(start, min(n, start + 10))))
+            return out
+
+        self.clients = self.run(all_of())
+
+    def ask(self, clients: list[StudentClient], cell_id: str) -> None:
+        async def all_of() -> None:
+            await asyncio.gather(
+                *(
+                    c.request("help_request", cell_id=cell_id, local_source=ASKED, note=f"n{i}")
+                    for i, c in enumerate(clients)
+                )
+            )
+
+        self.run(all_of())
+
+    def close(self) -> None:
+        async def all_of() -> None:
+            await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
+
+        try:
+            self.run(all_of(), timeout=30)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+
+
+def test_answer_draft_survives_a_burst(lab: Any, contexts: tuple[Any, Any]) -> None:
+    """The teacher typing an answer keeps their text and focus while 50 more requests arrive;
+    the queue's items are updated in place (the first request's item is the same node), and the
+    progress table has every student."""
+    teacher_ctx, _ = contexts
+    teacher = Lab(teacher_ctx.new_page(), lab, "teacher.ipynb").open()
+    code = start_session(teacher)
+    share(teacher, "t-sum")
+    teacher.open_panel()
+    students = _Students(lab)
+    try:
+        students.join(code, BURST + 1)
+        students.ask(students.clients[:1], "t-sum")
+        title = teacher.page.locator(".jp-nbsync-help-title")
+        title.filter(has_text="Help requests (1)").wait_for()
+        item = teacher.page.locator(".jp-nbsync-help-queue .jp-nbsync-help-item")
+        item.first.evaluate("li => { li.__nbsyncMark = 'first'; }")
+
+        item.first.locator(".jp-nbsync-help-open-request").click()
+        note = teacher.dialog().locator(".jp-nbsync-answer-note")
+        note.fill("")
+        note.focus()
+        teacher.page.keyboard.type("Look at line 2")
+
+        students.ask(students.clients[1:], "t-sum")
+        title.filter(has_text=f"Help requests ({BURST + 1})").wait_for()
+        teacher.page.wait_for_function(
+            "n => { const t = document.querySelector('.jp-nbsync-progress');"
+            " return !!t && Number(t.dataset.students) === n"
+            " && t.querySelectorAll('td.jp-nbsync-progress-help').length > 0; }",
+            arg=BURST + 1,
+        )
+        # the draft and its focus are as the teacher left them; typing goes on
+        assert note.input_value() == "Look at line 2"
+        assert note.evaluate("n => document.activeElement === n")
+        teacher.page.keyboard.type(", then 3")
+        assert note.input_value() == "Look at line 2, then 3"
+        # the first item was not rebuilt; every request has one item
+        assert item.count() == BURST + 1
+        assert item.first.evaluate("li => li.__nbsyncMark") == "first"
+        teacher.page.keyboard.press("Escape")
+        teacher.dialog().wait_for(state="detached")
+    finally:
+        students.close()

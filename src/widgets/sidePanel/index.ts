@@ -1,6 +1,11 @@
 /**
  * The class session side panel: the session state, then the teacher's or the student's view;
  * without a session, how to start or join one.
+ *
+ * Renders are coalesced into one per animation frame. The head (the state, a student's view,
+ * how to start) is small and redrawn whole when its HTML changed; a teacher's view is made of
+ * sections that each redraw only what of their own data changed (see TeacherView): a class's
+ * help requests and progress arrive many times a second.
  */
 import { NotebookPanel } from '@jupyterlab/notebook';
 
@@ -8,12 +13,12 @@ import { IActionContext } from '../../actions/context';
 import { joinSession, startSession } from '../../actions/session';
 import { TeacherSession } from '../../model/teacherSession';
 import { NotebookSession } from '../../tokens';
-import { el, RenderedPanel } from '../dom';
+import { el, RenderedPanel, swapIfChanged } from '../dom';
 import { classroomIcon } from '../icons';
 import { connectionText, sessionStatusText } from '../labels';
 import { button } from './common';
 import { renderStudent } from './studentView';
-import { renderTeacher } from './teacherView';
+import { TeacherView } from './teacherView';
 
 export class SyncSidePanel extends RenderedPanel {
   constructor(
@@ -25,6 +30,7 @@ export class SyncSidePanel extends RenderedPanel {
     this.title.icon = classroomIcon;
     this.title.caption = _ctx.trans.__('Class session');
     this.addClass('jp-nbsync-panel');
+    this.node.append(this._main, this._teacherHost);
     _ctx.manager.changed.connect(() => this.scheduleRender(), this);
     _ctx.manager.cellsChanged.connect(() => this.scheduleRender(), this);
     // How long each help request has waited moves on by itself.
@@ -34,12 +40,39 @@ export class SyncSidePanel extends RenderedPanel {
 
   dispose(): void {
     clearInterval(this._clock);
+    this._teacher?.dispose();
+    this._teacher = null;
     super.dispose();
   }
 
   render(): void {
-    super.render();
+    const fresh = el('div', this._main.className);
+    this.fill(fresh);
+    swapIfChanged(this._main, fresh);
+    const session = this._shownTeacher();
+    if (this._teacher?.session !== (session ?? undefined)) {
+      this._teacher?.dispose();
+      this._teacher = session
+        ? new TeacherView(this._ctx, session, () => this.scheduleRender())
+        : null;
+      this._teacherHost.replaceChildren(
+        ...(this._teacher ? [this._teacher.node] : [])
+      );
+    }
+    this._teacher?.update();
     this._renderTitle();
+  }
+
+  /** The teacher's session whose view the panel shows, if any. */
+  private _shownTeacher(): TeacherSession | null {
+    const { manager } = this._ctx;
+    const panel = manager.currentPanel;
+    const session = panel ? manager.get(panel) : null;
+    return session instanceof TeacherSession &&
+      session.status !== 'ended' &&
+      session.status !== 'left'
+      ? session
+      : null;
   }
 
   /** The tab shows how many help requests wait (the teacher's current session). */
@@ -87,9 +120,8 @@ export class SyncSidePanel extends RenderedPanel {
       return;
     }
     this._renderState(session, node);
-    if (session instanceof TeacherSession) {
-      renderTeacher(this._ctx, session, node);
-    } else {
+    if (!(session instanceof TeacherSession)) {
+      // a teacher's view is drawn by its sections (render)
       renderStudent(this._ctx, session, node, this._openFollow);
     }
   }
@@ -198,4 +230,7 @@ export class SyncSidePanel extends RenderedPanel {
   }
 
   private _clock: ReturnType<typeof setInterval>;
+  private _main = el('div', 'jp-nbsync-panel-main');
+  private _teacherHost = el('div', 'jp-nbsync-panel-sections');
+  private _teacher: TeacherView | null = null;
 }
