@@ -242,6 +242,14 @@ def cells_of(matrix: dict[str, Any], name: str) -> dict[str, Any]:
     return {cid: (c["status"], c["help"]) for cid, c in row["cells"].items()}
 
 
+def status_of(matrix: dict[str, Any], name: str, cell_id: str) -> str | None:
+    """A student's status of a cell in a matrix (None: not in it)."""
+    for s in matrix["students"]:
+        if s["name"] == name and cell_id in s["cells"]:
+            return str(s["cells"][cell_id]["status"])
+    return None
+
+
 async def test_progress_matrix_and_live_updates(
     server: JupyterServerProcess, connect: Connector
 ) -> None:
@@ -284,11 +292,16 @@ async def test_progress_matrix_and_live_updates(
             "p1": ("up_to_date", False), "p2": ("up_to_date", False), "p3": ("up_to_date", False)
         }  # fmt: skip
 
-    await next_where(teacher, "progress_update", settled)
-    # a cell pushed since shows as never pulled for both
+    await teacher.wait_progress(settled)
+    # a cell pushed since shows as never pulled for both: the update names the new order and
+    # gives each student the new cell's entry
     await teacher.push_cell("p4", "new\n")
-    update = await next_where(teacher, "progress_update", lambda m: "p4" in m["cells"])
-    assert cells_of(update, "student1")["p4"] == ("never_pulled", False)
+    merged = await teacher.wait_progress(lambda m: "p4" in m["cells"])
+    assert cells_of(merged, "student1")["p4"] == ("never_pulled", False)
+    update = [m for m in teacher.history if m["type"] == "progress_update" and "cells" in m][-1]
+    assert update["cells"] == ["p1", "p2", "p3", "p4"]
+    assert sorted(s["cells"]["p4"] for s in update["students"]) == [["n", 0, 0], ["n", 0, 0]]
+    assert teacher.progress_gaps == []
     await fence(teacher, bob)
     assert_nothing_private(bob.history)
 
@@ -416,9 +429,10 @@ async def test_help_across_two_servers(
     assert cells_of(matrix, "Ada") == {"c": ("behind", False)}
     assert cells_of(matrix, "Bob") == {"c": ("never_pulled", False)}
     assert (await ada.pull("c"))["status"] == "conflict"  # Ada's line d touches the new e
-    await next_where(tab, "progress_update", lambda m: cells_of(m, "Ada")["c"][0] == "conflict")
+    await tab.wait_progress(lambda m: status_of(m, "Ada", "c") == "conflict")
     await ada.pull("c", strategy="theirs")
-    await next_where(tab, "progress_update", lambda m: cells_of(m, "Ada")["c"][0] == "up_to_date")
+    await tab.wait_progress(lambda m: status_of(m, "Ada", "c") == "up_to_date")
+    assert tab.progress_gaps == []
 
     await fence(teacher, ada, bob)
     assert_nothing_private(bob.history)

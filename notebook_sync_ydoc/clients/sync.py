@@ -20,7 +20,7 @@ import asyncio
 import base64
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -152,17 +152,90 @@ class SyncConnection:
             self._reader.cancel()
 
 
+# The progress view's entries on the wire: [status letter, pulled_seq, help 0/1]
+PROGRESS_STATUSES = {
+    "u": "up_to_date",
+    "b": "behind",
+    "c": "conflict",
+    "k": "kept_mine",
+    "n": "never_pulled",
+}
+
+
+def progress_cell(entry: list[Any]) -> dict[str, Any]:
+    """One wire entry as ``{status, pulled_seq, help}``."""
+    return {"status": PROGRESS_STATUSES[entry[0]], "pulled_seq": entry[1], "help": bool(entry[2])}
+
+
+def decode_progress(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A ``progress_snapshot`` as a matrix: ``{session_code, version, cells, students: [{
+    student_id, name, user, online, cells: {cell_id: {status, pulled_seq, help}}}]}``."""
+    order = list(snapshot["cells"])
+    return {
+        "type": "progress_snapshot",
+        "session_code": snapshot.get("session_code"),
+        "version": snapshot["version"],
+        "cells": order,
+        "students": [
+            {
+                "student_id": s["student_id"],
+                "name": s["name"],
+                "user": s.get("user"),
+                "online": s["online"],
+                "cells": {
+                    cid: progress_cell(e) for cid, e in zip(order, s["entries"], strict=True)
+                },
+            }
+            for s in snapshot["students"]
+        ],
+    }
+
+
+def apply_progress_update(matrix: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """``matrix`` (:func:`decode_progress`) with a ``progress_update`` merged in: a new matrix
+    (``matrix`` is not changed). ValueError if the update is not from the matrix's version."""
+    if update["base"] != matrix["version"]:
+        raise ValueError(f"progress_update from {update['base']}, not {matrix['version']}")
+    order = list(update["cells"]) if "cells" in update else list(matrix["cells"])
+    removed = set(update.get("removed", ()))
+    students = {
+        s["student_id"]: {**s, "cells": {c: s["cells"][c] for c in order if c in s["cells"]}}
+        for s in matrix["students"]
+        if s["student_id"] not in removed
+    }
+    for change in update.get("students", ()):
+        sid = change["student_id"]
+        row = students.setdefault(
+            sid, {"student_id": sid, "name": "", "user": "", "online": False, "cells": {}}
+        )
+        for field in ("name", "user", "online"):
+            if field in change:
+                row[field] = change[field]
+        for cid, entry in change.get("cells", {}).items():
+            row["cells"][cid] = progress_cell(entry)
+    return {
+        **matrix,
+        "version": update["version"],
+        "cells": order,
+        "students": list(students.values()),
+    }
+
+
 class TeacherClient(SyncConnection):
     """The teacher's side: create or resume a session, push, toggle, remove, end."""
 
     session_code: str | None = None
     teacher_key: str | None = None
     roster: list[dict[str, Any]] | None = None
-    progress_matrix: dict[str, Any] | None = None  # the last progress_snapshot/_update
+    # the progress view: the last progress_snapshot with every progress_update since merged in
+    progress_matrix: dict[str, Any] | None = None
 
     def __init__(self, ws: WebSocketClientConnection, timeout: float = DEFAULT_TIMEOUT) -> None:
         # the help queue as the server last said: (student_id, cell_id) -> open request
         self.help_requests: dict[tuple[str, str], dict[str, Any]] = {}
+        # progress_update messages that did not apply to progress_matrix (none, ever, or the
+        # server sent a delta this connection could not apply)
+        self.progress_gaps: list[dict[str, Any]] = []
         super().__init__(ws, timeout)
 
     def on_message(self, message: dict[str, Any]) -> None:
@@ -180,8 +253,16 @@ class TeacherClient(SyncConnection):
                 self.help_requests.pop(key, None)
             else:
                 self.help_requests[key] = request
-        elif mtype in ("progress_snapshot", "progress_update"):
-            self.progress_matrix = message
+        elif mtype == "progress_snapshot":
+            self.progress_matrix = decode_progress(message)
+        elif mtype == "progress_update":
+            if self.progress_matrix is None:
+                self.progress_gaps.append(message)
+                return
+            try:
+                self.progress_matrix = apply_progress_update(self.progress_matrix, message)
+            except ValueError:
+                self.progress_gaps.append(message)
 
     async def create_session(self, title: str = "") -> dict[str, Any]:
         reply = await self.request("create_session", title=title)
@@ -270,8 +351,21 @@ class TeacherClient(SyncConnection):
         return list(reply["requests"])
 
     async def progress(self) -> dict[str, Any]:
-        """The progress matrix; ``progress_update`` messages follow as it changes."""
-        return await self.request("progress")
+        """The progress matrix (:func:`decode_progress`); ``progress_update`` messages follow
+        as it changes, merged into ``progress_matrix``."""
+        return decode_progress(await self.request("progress"))
+
+    async def wait_progress(
+        self, ready: Callable[[dict[str, Any]], bool], timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Wait until ``progress_matrix`` (after ``progress()``) satisfies ``ready``; it."""
+        deadline = asyncio.get_running_loop().time() + (timeout or self.timeout)
+        while self.progress_matrix is None or not ready(self.progress_matrix):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError("the progress view did not reach the expected state")
+            await self.next_message(("progress_snapshot", "progress_update"), remaining)
+        return self.progress_matrix
 
 
 def _rename(table: dict[str, _V], from_id: str, to_id: str) -> None:
@@ -312,6 +406,9 @@ class StudentClient(SyncConnection):
         # the teacher's private suggestions announced and not pulled: cell id -> seq
         self.suggestions: dict[str, int] = {}
         self.answers: dict[str, dict[str, Any]] = {}  # cell id -> the last help_answered
+        # this student's requests not resolved, cell id -> {cell_id, note, opened, resolved,
+        # answer}: from session_joined, then help_ack and help_answered
+        self.help_requests: dict[str, dict[str, Any]] = {}
         self.outputs: dict[str, list[dict[str, Any]]] = {}  # cell id -> outputs last pulled
         super().__init__(ws, timeout)
 
@@ -322,8 +419,25 @@ class StudentClient(SyncConnection):
             cell_id, seq = str(message["cell_id"]), int(message["seq"])
             self.suggestions[cell_id] = max(self.suggestions.get(cell_id, 0), seq)
             self.updates.put_nowait(message)
+        elif mtype == "session_joined":  # here, not in join(): before any answer that follows
+            self.help_requests = {str(r["cell_id"]): r for r in message.get("help", [])}
+        elif mtype == "help_ack":
+            if message["withdrawn"]:
+                self.help_requests.pop(str(message["cell_id"]), None)
+            else:
+                self.help_requests[str(message["cell_id"])] = {
+                    "cell_id": message["cell_id"],
+                    **message["request"],
+                }
         elif mtype == "help_answered":
-            self.answers[str(message["cell_id"])] = message
+            cell_id = str(message["cell_id"])
+            self.answers[cell_id] = message
+            if message["resolved"]:
+                self.help_requests.pop(cell_id, None)
+            elif cell_id in self.help_requests:
+                self.help_requests[cell_id]["answer"] = {
+                    k: message.get(k) for k in ("note", "has_suggestion", "seq", "answered")
+                }
         elif mtype == "update_available":
             cell_id, seq = str(message["cell_id"]), int(message["seq"])
             if (cell_id, seq) in self.seen:

@@ -9,7 +9,7 @@ none of them writes a message as a dict literal. A builder returns a plain dict:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..merge import ConflictHunk, MergeOutcome, text_check
@@ -35,7 +35,9 @@ __all__ = [
     "pong",
     "private_content",
     "private_update_available",
-    "progress_matrix",
+    "progress_changed",
+    "progress_snapshot",
+    "progress_update",
     "push_ack",
     "reply_to",
     "roster_update",
@@ -215,7 +217,11 @@ def session_joined(
     resumed: bool,
     cells: Iterable[CellIndexEntry],
     pulled: Mapping[str, int],
+    help_requests: Iterable[HelpRequest] = (),
 ) -> Payload:
+    """The reply to ``join_session``. ``help``: this student's own help requests that are not
+    resolved (open, answered or not), as ``help_ack`` has them, with their ``cell_id``: a
+    student who reloads sees them at once. Never another student's."""
     return {
         "type": "session_joined",
         "session_code": code,
@@ -226,6 +232,11 @@ def session_joined(
         "name": student.name,
         "resumed": resumed,
         "cells": [{**cell_info(e), "pulled_seq": pulled.get(e.cell_id, 0)} for e in cells],
+        "help": [
+            {"cell_id": r.cell_id, **_own_request(r)}
+            for r in help_requests
+            if r.student_id == student.student_id and not r.resolved
+        ],
     }
 
 
@@ -377,13 +388,13 @@ def help_ack(cell_id: str, request: HelpRequest | None) -> Payload:
     """To the student: their request as stored (``request`` null: withdrawn)."""
     out: Payload = {"type": "help_ack", "cell_id": cell_id, "withdrawn": request is None}
     if request is not None:
-        out["request"] = {
-            "note": request.note,
-            "opened": request.opened,
-            "resolved": request.resolved,
-            "answer": _answer(request),
-        }
+        out["request"] = _own_request(request)
     return out
+
+
+def _own_request(r: HelpRequest) -> Payload:
+    """A request as the student who asked sees it (``help_ack``, ``session_joined``)."""
+    return {"note": r.note, "opened": r.opened, "resolved": r.resolved, "answer": _answer(r)}
 
 
 def help_answered(r: HelpRequest) -> Payload:
@@ -425,38 +436,82 @@ def private_content(update: Payload) -> Payload:
     return update
 
 
-def progress_matrix(
-    kind: str,
-    code: str,
-    cells: Iterable[CellIndexEntry],
-    students: Iterable[StudentRecord],
-    status: Mapping[tuple[str, str], str],
-    help_open: Iterable[tuple[str, str]],
+# The progress view on the wire (docs/architecture.md, "Help and progress"): an entry is
+# ``[status, pulled_seq, help]``, the status one letter, help 0 or 1 (about 9 bytes; the object
+# it replaces was about 60).
+PROGRESS_CODES: dict[str, str] = {
+    "up_to_date": "u",
+    "behind": "b",
+    "conflict": "c",
+    "kept_mine": "k",
+    "never_pulled": "n",
+}
+ProgressEntry = tuple[str, int, int]  # (status letter, pulled seq, help 0/1)
+# a student as the progress view shows them: name, Jupyter user, online, entries (cells' order)
+ProgressRow = tuple[str, str, bool, tuple[ProgressEntry, ...]]
+
+
+def progress_snapshot(
+    code: str, version: int, cells: Sequence[str], rows: Mapping[str, ProgressRow]
 ) -> Payload:
-    """``progress_snapshot`` (the reply to ``progress``) or ``progress_update`` (``kind``):
-    per student and cell the last pull status (``up_to_date``, ``behind``, ``conflict``,
-    ``kept_mine``, ``never_pulled``), the seq pulled and whether a help request is open."""
-    order = [e.cell_id for e in cells]
-    asking = set(help_open)
+    """The whole progress view: the reply to ``progress`` (and what a watching connection gets
+    instead of a ``progress_update`` it could not apply). ``cells``: the shared cells in order;
+    per student ``entries``, one ``[status, pulled_seq, help]`` per cell, in that order.
+    ``version`` counts this server's versions of the view for the session: the next
+    ``progress_update`` has it as its ``base``."""
     return {
-        "type": kind,
+        "type": "progress_snapshot",
         "session_code": code,
-        "cells": order,
+        "version": version,
+        "cells": list(cells),
         "students": [
-            {
-                "student_id": s.student_id,
-                "name": s.name,
-                "user": s.identity,
-                "online": s.online,
-                "cells": {
-                    cid: {
-                        "status": status[(s.student_id, cid)],
-                        "pulled_seq": s.pulled[cid].seq if cid in s.pulled else 0,
-                        "help": (s.student_id, cid) in asking,
-                    }
-                    for cid in order
-                },
-            }
-            for s in students
+            {"student_id": sid, "name": name, "user": user, "online": online, "entries": entries}
+            for sid, (name, user, online, entries) in rows.items()
         ],
     }
+
+
+def progress_changed(
+    student_id: str,
+    *,
+    name: str | None = None,
+    user: str | None = None,
+    online: bool | None = None,
+    cells: Mapping[str, ProgressEntry] | None = None,
+) -> Payload:
+    """One student of a ``progress_update``: the fields that changed and the changed entries
+    by cell id (a student new to the view: every field and every cell)."""
+    out: Payload = {"student_id": student_id}
+    if name is not None:
+        out["name"] = name
+    if user is not None:
+        out["user"] = user
+    if online is not None:
+        out["online"] = online
+    if cells:
+        out["cells"] = cells
+    return out
+
+
+def progress_update(
+    code: str,
+    base: int,
+    version: int,
+    cells: Sequence[str] | None,
+    students: list[Payload],
+    removed: list[str],
+) -> Payload:
+    """What changed in the progress view since version ``base`` (the last snapshot or update
+    this connection was sent): the students changed (:func:`progress_changed`), the students
+    ``removed``, and ``cells`` (the new order; a cell not in it is gone) only when it changed."""
+    out: Payload = {
+        "type": "progress_update",
+        "session_code": code,
+        "base": base,
+        "version": version,
+        "students": students,
+        "removed": removed,
+    }
+    if cells is not None:
+        out["cells"] = list(cells)
+    return out

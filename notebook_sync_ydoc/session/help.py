@@ -167,8 +167,7 @@ class HelpActions:
 
     async def progress_view(self, member: Member, message: Message) -> None:
         code = self.ctx.require(member, message, "teacher")
-        self.progress.watch(member, code)
-        self.ctx.reply(member, message, await self.progress.matrix(code, "progress_snapshot"))
+        await self.progress.watch(member, code, lambda view: self.ctx.reply(member, message, view))
 
 
 def _suggested(cell: CellRecord, request: HelpRequest) -> CellRecord:

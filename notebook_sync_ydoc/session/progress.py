@@ -1,21 +1,34 @@
 """The teacher's progress view (docs/architecture.md, "Help and progress"): per student and
-shared cell the last pull status and whether a help request is open, built from the store on
-any server; ``progress_snapshot`` on request, then ``progress_update`` coalesced as
-``roster_update`` is (one per room per ``roster_interval``)."""
+shared cell the last pull status, the seq pulled and whether a help request is open, built from
+the store on any server; ``progress_snapshot`` on request, then ``progress_update`` coalesced as
+``roster_update`` is (one per room per ``roster_interval``), carrying only what changed.
+
+Per session watched here, this server keeps the view it last sent (:class:`_Shown`: the cells'
+order and a row per student, so bounded by the session's size) and a version counting its
+changes; per watching connection, the version it was last sent. A change goes as a delta to
+each connection that holds the version it applies to, as a snapshot to any other (one that
+has not been sent anything yet, or was sent an older version): no connection is ever sent a
+delta it cannot apply. Nothing changed, nothing sent. The kept view goes once no connection
+here watches the session.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..protocol import messages
-from ..protocol.messages import encode
+from ..protocol.messages import PROGRESS_CODES, ProgressEntry, ProgressRow, encode
 from ..store import CellIndexEntry, HelpRequest, StudentRecord
 from .context import Context
 from .members import Member
 
-__all__ = ["ProgressFeed", "pull_status"]
+__all__ = ["ProgressFeed", "ProgressView", "build_view", "diff_views", "pull_status"]
+
+# the view of one session: the shared cells in order, and per student id the row shown
+ProgressView = tuple[tuple[str, ...], dict[str, ProgressRow]]
 
 
 def pull_status(student: StudentRecord, entry: CellIndexEntry) -> str:
@@ -35,61 +48,247 @@ def pull_status(student: StudentRecord, entry: CellIndexEntry) -> str:
     return "up_to_date"
 
 
+def build_view(
+    entries: Sequence[CellIndexEntry],
+    students: Sequence[StudentRecord],
+    requests: Sequence[HelpRequest],
+) -> ProgressView:
+    """The view from the store's records (statuses as :func:`pull_status` has them); equal
+    entries are one tuple (a class's matrix is mostly the same few)."""
+    memo: dict[ProgressEntry, ProgressEntry] = {}
+    cells = tuple(e.cell_id for e in entries)
+    asking: dict[str, set[str]] = {}
+    for r in requests:
+        if not r.resolved:
+            asking.setdefault(r.student_id, set()).add(r.cell_id)
+    code = PROGRESS_CODES
+    rows: dict[str, ProgressRow] = {}
+    for s in students:
+        helped = asking.get(s.student_id, ())
+        if not s.pulled and not s.marks and not helped:  # most of a class, most of the time
+            none = memo.setdefault(("n", 0, 0), ("n", 0, 0))
+            rows[s.student_id] = (s.name, s.identity, s.online, (none,) * len(cells))
+            continue
+        row: list[ProgressEntry] = []
+        pulled_cells, marks = s.pulled, s.marks
+        for e in entries:
+            cid = e.cell_id
+            pulled = pulled_cells.get(cid)
+            if cid in marks:
+                status = code[pull_status(s, e)]
+            elif pulled is None:
+                status = "n"
+            else:
+                status = "b" if pulled.seq < e.seq else "u"
+            entry = (status, pulled.seq if pulled is not None else 0, int(cid in helped))
+            row.append(memo.setdefault(entry, entry))
+        rows[s.student_id] = (s.name, s.identity, s.online, tuple(row))
+    return cells, rows
+
+
+def diff_views(
+    old: ProgressView, new: ProgressView
+) -> tuple[list[str] | None, list[dict[str, Any]], list[str]] | None:
+    """What ``progress_update`` carries from ``old`` to ``new``: the new cell order if it
+    changed, the changed students (changed fields, changed entries by cell id; a new student
+    whole), the removed students. None: nothing changed."""
+    old_cells, old_rows = old
+    cells, rows = new
+    reordered = old_cells != cells
+    where: list[int | None] = []
+    if reordered:
+        position = {cid: i for i, cid in enumerate(old_cells)}
+        where = [position.get(cid) for cid in cells]
+    changed: list[dict[str, Any]] = []
+    for sid, row in rows.items():
+        was = old_rows.get(sid)
+        if was is None:
+            name, user, online, entries = row
+            every = dict(zip(cells, entries, strict=True))
+            changed.append(
+                messages.progress_changed(sid, name=name, user=user, online=online, cells=every)
+            )
+            continue
+        if not reordered and was == row:
+            continue
+        then, now = was[3], row[3]
+        if not reordered:
+            moved = (
+                {}
+                if then == now
+                else {c: e for c, e, o in zip(cells, now, then, strict=True) if e != o}
+            )
+        else:
+            moved = {
+                c: e for c, e, i in zip(cells, now, where, strict=True) if i is None or then[i] != e
+            }
+        name, user, online, _ = row
+        if moved or (name, user, online) != was[:3]:
+            changed.append(
+                messages.progress_changed(
+                    sid,
+                    name=name if name != was[0] else None,
+                    user=user if user != was[1] else None,
+                    online=online if online != was[2] else None,
+                    cells=moved,
+                )
+            )
+    removed = [sid for sid in old_rows if sid not in rows]
+    if not reordered and not changed and not removed:
+        return None
+    return (list(cells) if reordered else None), changed, removed
+
+
+class _Shown:
+    """What this server last sent of one session's progress view, shared by the connections
+    here that watch it (each holds it: it goes with the last of them)."""
+
+    __slots__ = ("__weakref__", "cells", "code", "lock", "rows", "version", "watchers")
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.version = 0  # 0: nothing built yet
+        self.cells: tuple[str, ...] = ()
+        self.rows: dict[str, ProgressRow] = {}
+        # one read-and-send at a time: views are sent in the order they were read
+        self.lock = asyncio.Lock()
+        self.watchers: weakref.WeakSet[Member] = weakref.WeakSet()
+
+    @property
+    def view(self) -> ProgressView:
+        return self.cells, self.rows
+
+
 class ProgressFeed:
     """Which teacher connections here watch the progress view, and their coalesced updates."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self._watchers: dict[str, weakref.WeakSet[Member]] = {}
+        self._shown: weakref.WeakValueDictionary[str, _Shown] = weakref.WeakValueDictionary()
+        # per watching connection: the view it follows and the version it was last sent
+        # (-1: none yet)
+        self._sent: weakref.WeakKeyDictionary[Member, tuple[_Shown, int]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._pending: set[str] = set()
 
-    async def matrix(self, code: str, kind: str) -> dict[str, Any]:
+    async def read(self, code: str) -> ProgressView:
         store = self.ctx.store
         entries, students, requests = await asyncio.gather(
             store.list_cells(code), store.list_students(code), store.list_help(code)
         )
-        return self.build(kind, code, entries, students, requests)
+        return build_view(entries, students, requests)
 
-    @staticmethod
-    def build(
-        kind: str,
-        code: str,
-        entries: list[CellIndexEntry],
-        students: list[StudentRecord],
-        requests: list[HelpRequest],
-    ) -> dict[str, Any]:
-        status = {(s.student_id, e.cell_id): pull_status(s, e) for s in students for e in entries}
-        asking = [(r.student_id, r.cell_id) for r in requests if not r.resolved]
-        return messages.progress_matrix(kind, code, entries, students, status, asking)
+    async def matrix(self, code: str) -> dict[str, Any]:
+        """The whole view as a ``progress_snapshot`` (version 0: not a watcher's)."""
+        cells, rows = await self.read(code)
+        return messages.progress_snapshot(code, 0, cells, rows)
 
-    def watch(self, member: Member, code: str) -> None:
-        self._watchers.setdefault(code, weakref.WeakSet()).add(member)
+    def kept(self, code: str) -> ProgressView | None:
+        """The view kept for ``code`` (tests, benchmarks); None when nobody here watches."""
+        shown = self._shown.get(code)
+        return shown.view if shown is not None else None
 
-    def _watching(self, code: str) -> list[Member]:
-        watchers = self._watchers.get(code)
-        if watchers is None:
-            return []
-        live = [m for m in watchers if m.code == code and m.role == "teacher"]
-        if not live:
-            del self._watchers[code]
+    async def watch(
+        self, member: Member, code: str, reply: Callable[[dict[str, Any]], None]
+    ) -> None:
+        """``progress``: the snapshot to ``member`` (by ``reply``, the direct reply), which
+        from then on is sent the view's changes. Built from a fresh read: the other watchers
+        here are sent what it changed first."""
+        shown = self._shown.get(code)
+        if shown is None:
+            shown = self._shown[code] = _Shown(code)
+        previous = self._sent.pop(member, None)
+        if previous is not None:
+            previous[0].watchers.discard(member)
+        async with shown.lock:
+            try:
+                view = await self.read(code)
+            except BaseException:
+                self._follow(member, shown, -1)  # a snapshot with the next change
+                raise
+            self._publish(shown, view, exclude=member)
+            reply(messages.progress_snapshot(code, shown.version, shown.cells, shown.rows))
+            self._follow(member, shown, shown.version)
+
+    def _follow(self, member: Member, shown: _Shown, version: int) -> None:
+        self._sent[member] = (shown, version)
+        shown.watchers.add(member)
+
+    def _watching(self, shown: _Shown) -> list[Member]:
+        """The connections here that watch ``shown`` (those gone from the session let go)."""
+        live = []
+        for member in list(shown.watchers):
+            sent = self._sent.get(member)
+            if member.code == shown.code and member.role == "teacher" and sent is not None:
+                if sent[0] is shown:
+                    live.append(member)
+                    continue
+            shown.watchers.discard(member)
+            if sent is not None and sent[0] is shown:
+                del self._sent[member]
         return live
 
     def schedule(self, code: str) -> None:
         """One ``progress_update`` to the watching teachers here soon (a burst coalesced)."""
-        if code in self._pending or not self._watching(code):
+        shown = self._shown.get(code)
+        if code in self._pending or shown is None or not self._watching(shown):
             return
         self._pending.add(code)
+        del shown  # held by its watchers, not by this task
 
         async def send() -> None:
             try:
                 await asyncio.sleep(self.ctx.config.roster_interval)  # coalesce a burst
             finally:
                 self._pending.discard(code)
-            watching = self._watching(code)
-            if not watching:
+            shown = self._shown.get(code)
+            if shown is None or not self._watching(shown):
                 return
-            text = encode(await self.matrix(code, "progress_update"))
-            for member in watching:
-                member.peer.send_text(text)
+            async with shown.lock:
+                if self._watching(shown):
+                    self._publish(shown, await self.read(code))
 
         self.ctx.tasks.spawn(send(), "progress update")
+
+    def _publish(self, shown: _Shown, view: ProgressView, exclude: Member | None = None) -> None:
+        """Make ``view`` the shown one; send each watcher (but ``exclude``) what it lacks: the
+        delta from the version it has, else the snapshot. Nothing when nothing changed."""
+        watching = [m for m in self._watching(shown) if m is not exclude]
+        base = shown.version
+        wants_delta = any(self._sent[m][1] == base for m in watching)
+        change: tuple[list[str] | None, list[dict[str, Any]], list[str]] | None = None
+        if base == 0:
+            changed = True  # nothing was built: every watcher gets the snapshot
+        elif wants_delta:
+            change = diff_views(shown.view, view)
+            changed = change is not None
+        else:
+            changed = shown.view != view
+        if changed:
+            shown.cells, shown.rows = view
+            shown.version += 1
+        delta: str | None = None
+        snapshot: str | None = None
+        for member in watching:
+            had = self._sent[member][1]
+            if had == shown.version:
+                continue
+            if had == base and change is not None:
+                if delta is None:
+                    cells, students, removed = change
+                    update = messages.progress_update(
+                        shown.code, base, shown.version, cells, students, removed
+                    )
+                    delta = encode(update)
+                text = delta
+            else:
+                if snapshot is None:
+                    snapshot = encode(
+                        messages.progress_snapshot(
+                            shown.code, shown.version, shown.cells, shown.rows
+                        )
+                    )
+                text = snapshot
+            member.peer.send_text(text)
+            self._follow(member, shown, shown.version)

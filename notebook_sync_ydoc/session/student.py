@@ -10,7 +10,15 @@ from typing import Any
 from ..merge import MergeOutcome, PullInput, Strategy
 from ..protocol import Message, ProtocolError, as_text
 from ..protocol import messages as msg
-from ..store import CellRecord, MarkStatus, PulledCell, PullMark, SessionRecord, StudentRecord
+from ..store import (
+    CellRecord,
+    HelpRequest,
+    MarkStatus,
+    PulledCell,
+    PullMark,
+    SessionRecord,
+    StudentRecord,
+)
 from .access import student_id_for
 from .context import Context
 from .fanout import FanOut
@@ -85,10 +93,22 @@ class StudentActions:
         await ctx.store.set_presence(code, record.student_id, member.peer.conn_id, True)
         await ctx.store.touch_session(code, ctx.clock())
         # Subscribed (in rooms.enter) before reading the index: no update can fall in between.
-        entries = await ctx.store.list_cells(code)
+        entries, requests = await asyncio.gather(
+            ctx.store.list_cells(code),
+            # the student's own requests (a new student has none): shown at once after a reload
+            ctx.store.list_help(code, record.student_id) if resumed else _no_requests(),
+        )
         member.pulled = {cid: p.seq for cid, p in record.pulled.items()}
         reply = msg.session_joined(
-            code, session.title, ctx.engine.mode, record, key, resumed, entries, member.pulled
+            code,
+            session.title,
+            ctx.engine.mode,
+            record,
+            key,
+            resumed,
+            entries,
+            member.pulled,
+            requests,
         )
         ctx.reply(member, message, reply)
         self.fanout.catch_up(member, entries)
@@ -232,3 +252,7 @@ class StudentActions:
             raise ProtocolError("not_in_session", "this connection has not joined a session")
         await self.ctx.rooms.leave(member)
         self.ctx.reply(member, message, msg.session_left(code))
+
+
+async def _no_requests() -> list[HelpRequest]:
+    return []

@@ -88,18 +88,26 @@ def ms(seconds: float) -> float:
 # load generator side (``--job``): one process per job
 class Watcher(Nb):
     """A connection that also keeps every ``help_update`` and ``progress_update`` it receives,
-    with the time its frame was parsed and its size."""
+    with the time its frame was parsed and its size, and the progress view as the teacher's
+    page holds it: its last ``progress_snapshot`` with every ``progress_update`` merged in."""
 
     def __init__(self) -> None:
         super().__init__()
         self.events: list[tuple[float, int, dict[str, Any]]] = []
         self.wake = asyncio.Event()
+        self.matrix: dict[str, Any] | None = None
 
     def on_message(self, ws: WSClient, op: int, payload: bytes, now: float) -> None:
+        from notebook_sync_ydoc.clients.sync import apply_progress_update, decode_progress
+
         head = payload[:40]
-        if b'"help_update"' in head or b'"progress_update"' in head:
+        if b'"progress_snapshot"' in head:
+            self.matrix = decode_progress(json.loads(payload))
+        elif b'"help_update"' in head or b'"progress_update"' in head:
             msg = json.loads(payload)
             if msg.get("req_id") is None:
+                if msg["type"] == "progress_update" and self.matrix is not None:
+                    self.matrix = apply_progress_update(self.matrix, msg)
                 self.events.append((now, len(payload), msg))
                 self.wake.set()
                 return
@@ -213,7 +221,8 @@ async def progress_job(job: dict[str, Any]) -> dict[str, Any]:
         snapshots.append(
             {"wall_ms": ms(wall), "bytes": reply["_bytes"], "cpu_ms": cpu_delta(before, pids)}
         )
-    rows = reply["students"]
+    assert teacher.matrix is not None
+    rows = teacher.matrix["students"]
     statuses: dict[str, int] = {}
     for row in rows:
         for entry in row["cells"].values():
@@ -228,13 +237,15 @@ async def progress_job(job: dict[str, Any]) -> dict[str, Any]:
         mark = len(teacher.events)
 
         def behind(cell_id: str = cell_id, mark: int = mark) -> bool:
-            for _t, _b, msg in teacher.events[mark:]:
-                if msg["type"] == "progress_update" and all(
+            matrix = teacher.matrix
+            return (
+                matrix is not None
+                and any(e[2]["type"] == "progress_update" for e in teacher.events[mark:])
+                and all(
                     r["cells"][cell_id]["status"] in ("behind", "never_pulled")
-                    for r in msg["students"]
-                ):
-                    return True
-            return False
+                    for r in matrix["students"]
+                )
+            )
 
         before = cpu_of(pids)
         t0 = time.perf_counter()
@@ -247,6 +258,10 @@ async def progress_job(job: dict[str, Any]) -> dict[str, Any]:
                 "latency_ms": ms(last[0] - t0),
                 "first_update_ms": ms(t - t0),
                 "bytes": last[1],
+                "bytes_all": sum(
+                    e[1] for e in teacher.events[mark:] if e[2]["type"] == "progress_update"
+                ),
+                "changed_students": len(last[2]["students"]),
                 "updates": sum(e[2]["type"] == "progress_update" for e in teacher.events[mark:]),
                 "cpu_ms": cpu_delta(before, pids),
             }
@@ -396,8 +411,9 @@ async def inprocess_job(job: dict[str, Any]) -> dict[str, Any]:
     """``ProgressFeed.matrix`` on the data the wire part left, in this process: the SQLite file
     (its server stopped) or the same Redis keys. CPU time of this process (and of redis)."""
     from notebook_sync_ydoc.engines import load_engine
-    from notebook_sync_ydoc.protocol.messages import encode
+    from notebook_sync_ydoc.protocol.messages import encode, progress_snapshot, progress_update
     from notebook_sync_ydoc.session import ServiceConfig, SyncService
+    from notebook_sync_ydoc.session.progress import build_view, diff_views
     from notebook_sync_ydoc.store.base import Store
 
     log = logging.getLogger("bench")
@@ -424,14 +440,29 @@ async def inprocess_job(job: dict[str, Any]) -> dict[str, Any]:
                 store.list_cells(code), store.list_students(code), store.list_help(code)
             )
             c1, w1 = time.process_time(), time.perf_counter()
-            matrix = feed.build("progress_snapshot", code, entries, students, requests)
+            view = build_view(entries, students, requests)
             c2 = time.process_time()
-            text = encode(matrix)
+            text = encode(progress_snapshot(code, 1, *view))
             c3, w3 = time.process_time(), time.perf_counter()
-            # the feed's own method, as the handler calls it (the same three reads and build)
+            # the feed's own method (the same three reads and build, and the encoding)
             m0 = time.process_time()
-            whole = await feed.matrix(code, "progress_snapshot")
+            whole = await feed.matrix(code)
             m1 = time.process_time()
+            # a progress_update: the diff of two views; nothing changed, then one cell's status
+            # changed for every tenth student (a push of a cell they had pulled)
+            d0 = time.process_time()
+            same = diff_views(view, build_view(entries, students, requests))
+            d1 = time.process_time()
+            cells, rows = view
+            pushed = dict(rows)
+            for sid in list(rows)[::10]:
+                name, user, online, row = rows[sid]
+                pushed[sid] = (name, user, online, (("k", 99, 1), *row[1:]))
+            d2 = time.process_time()
+            change = diff_views(view, (cells, pushed))
+            assert change is not None
+            delta = encode(progress_update(code, 1, 2, *change))
+            d3 = time.process_time()
             roster = encode(await service.fanout.roster(code))  # what each roster_update costs
             m2 = time.process_time()
             runs.append(
@@ -443,6 +474,10 @@ async def inprocess_job(job: dict[str, Any]) -> dict[str, Any]:
                     "total_cpu_ms": ms(c3 - c0),
                     "total_wall_ms": ms(w3 - w0),
                     "matrix_method_cpu_ms": ms(m1 - m0),
+                    "build_and_diff_unchanged_cpu_ms": ms(d1 - d0),
+                    "unchanged": same is None,
+                    "diff_and_encode_tenth_changed_cpu_ms": ms(d3 - d2),
+                    "delta_tenth_changed_bytes": len(delta.encode()),
                     "roster_update_cpu_ms": ms(m2 - m1),
                     "roster_update_bytes": len(roster.encode()),
                     "bytes": len(text.encode()),

@@ -1,0 +1,358 @@
+"""The progress view's deltas (issue 17, docs/architecture.md "Help and progress"): a teacher
+connection that merges its ``progress_snapshot`` and every ``progress_update`` since holds what
+a fresh snapshot says, after joins, pulls, conflicts, help requests, a removed cell and a new
+order; two connections watching from different moments are each consistent; nothing changed,
+nothing sent; in YDoc and JSON mode and across two servers sharing Redis. Also
+``session_joined``'s help requests (the student's own, not resolved) after a reconnect. The diff
+itself, and the Python client's merge, on random views."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from helpers import Connector, classroom
+
+from notebook_sync_ydoc.clients import StudentClient, TeacherClient
+from notebook_sync_ydoc.clients.sync import apply_progress_update, decode_progress
+from notebook_sync_ydoc.protocol.messages import (
+    PROGRESS_CODES,
+    ProgressRow,
+    progress_snapshot,
+    progress_update,
+)
+from notebook_sync_ydoc.session.progress import ProgressView, diff_views
+from notebook_sync_ydoc.testing import JupyterServerProcess
+
+Factory = Callable[..., JupyterServerProcess]
+
+
+def normal(matrix: dict[str, Any]) -> dict[str, Any]:
+    """A matrix without what may differ between equal views: the version, students' order."""
+    return {
+        "cells": matrix["cells"],
+        "students": sorted(
+            (
+                {**s, "cells": dict(sorted(s["cells"].items())), "user": s.get("user") or ""}
+                for s in matrix["students"]
+            ),
+            key=lambda s: s["student_id"],
+        ),
+    }
+
+
+async def settled(watcher: TeacherClient, checker: TeacherClient) -> dict[str, Any]:
+    """Once ``watcher``'s merged matrix is what a fresh snapshot (on ``checker``'s connection,
+    maybe another server) says; a fresh snapshot is taken again until both agree."""
+    fresh: dict[str, Any] = {}
+    for _ in range(20):
+        fresh = normal(await checker.progress())
+        try:
+            await watcher.wait_progress(lambda m, f=fresh: normal(m) == f, timeout=1.0)
+        except TimeoutError:
+            continue
+        assert watcher.progress_gaps == []
+        return fresh
+    assert watcher.progress_matrix is not None
+    assert normal(watcher.progress_matrix) == fresh
+    raise AssertionError("unreachable")
+
+
+def updates_of(teacher: TeacherClient) -> list[dict[str, Any]]:
+    return [m for m in teacher.history if m["type"] == "progress_update"]
+
+
+def snapshots_of(teacher: TeacherClient) -> list[dict[str, Any]]:
+    return [m for m in teacher.history if m["type"] == "progress_snapshot"]
+
+
+def status(matrix: dict[str, Any], name: str, cell_id: str) -> str | None:
+    for s in matrix["students"]:
+        if s["name"] == name and cell_id in s["cells"]:
+            return str(s["cells"][cell_id]["status"])
+    return None
+
+
+async def lesson(
+    teacher: TeacherClient, students: list[StudentClient], middle: Callable[[], Any] | None = None
+) -> None:
+    """Joins, pushes, pulls (fast-forward, conflict, kept), help requests, a removed cell and a
+    new order; ``middle`` runs half-way."""
+    ada, bob, cy = students
+    for cid in ("p1", "p2", "p3"):
+        await teacher.push_cell(cid, "a = 1\nb = 2\n")
+    for s in students:
+        await s.wait_for_update("p3")
+    for cid in ("p1", "p2", "p3"):
+        await ada.pull(cid)
+    await bob.pull("p1")
+    await cy.pull("p2")
+    ada.edit_cell("p2", "a = 1\nb = 20\n")
+    bob.edit_cell("p1", "a = 1\nb = 30\n")
+    ack = await teacher.push_cell("p2", "a = 1\nb = 200\n")
+    await teacher.push_cell("p1", "a = 1\nb = 300\n")
+    await ada.wait_for_update("p2", ack["seq"] - 1)
+    await bob.wait_for_update("p1", ack["seq"])
+    assert (await ada.pull("p2"))["status"] == "conflict"
+    assert (await bob.pull("p1"))["status"] == "conflict"
+    if middle is not None:
+        await middle()
+    assert (await bob.pull("p1", strategy="mine"))["status"] == "kept"
+    await ada.ask_help("p3", "stuck")
+    await cy.ask_help("p2", "why")
+    await cy.withdraw_help("p2")
+    await teacher.remove_cell("p2")
+    await teacher.push_cell("p4", "new\n")
+    assert await teacher.reorder(["p4", "p3", "p1"]) == ["p4", "p3", "p1"]
+    await ada.pull("p1")
+
+
+# --- one server, both modes -----------------------------------------------------------------------
+
+
+async def test_deltas_merge_to_the_fresh_snapshot(
+    server: JupyterServerProcess, connect: Connector
+) -> None:
+    teacher, code, students = await classroom(connect, server, students=3)
+    checker: TeacherClient = await connect(server, TeacherClient)
+    assert teacher.teacher_key is not None
+    await checker.resume_session(code, teacher.teacher_key)
+    first = await teacher.progress()
+    assert [s["name"] for s in first["students"]] == ["student0", "student1", "student2"]
+    raw = snapshots_of(teacher)[0]
+    assert raw["version"] == first["version"] and raw["cells"] == []
+    assert all(s["entries"] == [] for s in raw["students"])
+
+    await lesson(teacher, students)
+    final = await settled(teacher, checker)
+    assert final["cells"] == ["p4", "p3", "p1"]
+    by_name = {s["name"]: s["cells"] for s in final["students"]}
+    assert {c: v["status"] for c, v in by_name["student0"].items()} == {
+        "p4": "never_pulled", "p3": "up_to_date", "p1": "up_to_date"
+    }  # fmt: skip
+    assert by_name["student0"]["p3"]["help"] is True
+    assert by_name["student1"]["p1"]["status"] == "kept_mine"
+    assert {c: v["status"] for c, v in by_name["student2"].items()} == {
+        "p4": "never_pulled", "p3": "never_pulled", "p1": "never_pulled"
+    }  # fmt: skip
+
+    # the teacher was sent one snapshot (its reply), then only deltas, each from the last
+    assert len(snapshots_of(teacher)) == 1
+    updates = updates_of(teacher)
+    assert updates, "no progress_update"
+    version = raw["version"]
+    for update in updates:
+        assert update["base"] == version and update["version"] > version
+        version = update["version"]
+        for s in update["students"]:
+            assert set(s) <= {"student_id", "name", "user", "online", "cells"}
+            for entry in s.get("cells", {}).values():
+                assert entry[0] in PROGRESS_CODES.values() and entry[2] in (0, 1)
+    reorders = [u["cells"] for u in updates if "cells" in u]
+    assert reorders[-1] == ["p4", "p3", "p1"]
+    assert any("p2" not in order for order in reorders)  # the removed cell left the order
+
+
+async def test_a_delta_carries_only_what_changed_and_nothing_is_sent_for_no_change(
+    server: JupyterServerProcess, connect: Connector
+) -> None:
+    teacher, _code, (ada, _bob) = await classroom(connect, server, students=2)
+    for cid in ("p1", "p2"):
+        await teacher.push_cell(cid, "x = 1\n")
+    await ada.wait_for_update("p2")
+    await teacher.progress()
+    ada_id = next(
+        s["student_id"] for s in (await teacher.progress())["students"] if s["name"] == "student0"
+    )
+    mark = len(teacher.history)
+    await ada.pull("p2")
+    matrix = await teacher.wait_progress(lambda m: status(m, "student0", "p2") == "up_to_date")
+    (update,) = [m for m in teacher.history[mark:] if m["type"] == "progress_update"]
+    seq = ada.cells["p2"].seq
+    assert update["students"] == [{"student_id": ada_id, "cells": {"p2": ["u", seq, 0]}}]
+    assert update["removed"] == [] and "cells" not in update
+    assert status(matrix, "student1", "p2") == "never_pulled"
+
+    # a lock and an unlock change nothing the view shows: no progress_update at all
+    mark = len(teacher.history)
+    await teacher.toggle_sync("p1", False)
+    await teacher.toggle_sync("p1", True)
+    await asyncio.sleep(0.5)  # five coalescing intervals
+    assert [m for m in teacher.history[mark:] if m["type"].startswith("progress")] == []
+    assert status(await teacher.progress(), "student1", "p1") == "never_pulled"
+
+
+async def test_two_teacher_tabs_watching_from_different_moments(
+    server: JupyterServerProcess, connect: Connector
+) -> None:
+    """Each connection merges what it was sent: the first from the start, the second from
+    half-way (while changes are still coming); both agree with a fresh snapshot."""
+    teacher, code, students = await classroom(connect, server, students=3)
+    assert teacher.teacher_key is not None
+    early: TeacherClient = await connect(server, TeacherClient)
+    await early.resume_session(code, teacher.teacher_key)
+    await early.progress()
+    late: TeacherClient = await connect(server, TeacherClient)
+    await late.resume_session(code, teacher.teacher_key)
+
+    async def middle() -> None:
+        await late.progress()
+
+    await lesson(teacher, students, middle)
+    final = await settled(early, teacher)
+    assert await settled(late, teacher) == final
+    for tab in (early, late):
+        assert len(snapshots_of(tab)) == 1, snapshots_of(tab)
+        version = snapshots_of(tab)[0]["version"]
+        for update in updates_of(tab):
+            assert update["base"] == version
+            version = update["version"]
+    # the late tab's snapshot came after changes the early tab was sent as deltas
+    assert snapshots_of(late)[0]["version"] > snapshots_of(early)[0]["version"]
+
+
+# --- two servers sharing Redis --------------------------------------------------------------------
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("student_ydoc", [True, False], ids=["ydoc", "json"])
+async def test_deltas_across_two_servers(
+    nbsync_server_factory: Factory,
+    redis_url: str,
+    redis_prefix: str,
+    connect: Connector,
+    student_ydoc: bool,
+) -> None:
+    a = nbsync_server_factory(redis_url=redis_url, key_prefix=redis_prefix)
+    b = nbsync_server_factory(redis_url=redis_url, key_prefix=redis_prefix, use_ydoc=student_ydoc)
+    teacher: TeacherClient = await connect(a, TeacherClient)
+    code = (await teacher.create_session("redis"))["session_code"]
+    assert teacher.teacher_key is not None
+    students = []
+    for i, server in enumerate((b, a, b)):
+        student: StudentClient = await connect(server, StudentClient)
+        await student.join(code, name=f"student{i}")
+        students.append(student)
+    tab: TeacherClient = await connect(b, TeacherClient)  # the teacher's tab on the other server
+    await tab.resume_session(code, teacher.teacher_key)
+    checkers = []
+    for server in (a, b):
+        checker: TeacherClient = await connect(server, TeacherClient)
+        await checker.resume_session(code, teacher.teacher_key)
+        checkers.append(checker)
+    await teacher.progress()
+    await tab.progress()
+    await lesson(teacher, students)
+    on_a = await settled(teacher, checkers[1])  # a's merged view = b's fresh snapshot
+    on_b = await settled(tab, checkers[0])  # and the other way round
+    assert on_a == on_b and on_a["cells"] == ["p4", "p3", "p1"]
+    assert len(snapshots_of(teacher)) == 1 and len(snapshots_of(tab)) == 1
+    assert updates_of(teacher) and updates_of(tab)
+
+
+# --- session_joined carries the student's own help requests ---------------------------------------
+
+
+async def test_a_rejoining_student_gets_its_open_requests(
+    server: JupyterServerProcess, connect: Connector
+) -> None:
+    teacher, code, (ada, bob) = await classroom(connect, server, students=2)
+    for cid in ("c", "d", "e"):
+        await teacher.push_cell(cid, "x = 1\n")
+    await ada.wait_for_update("e")
+    await ada.ask_help("c", "stuck on c")
+    await ada.ask_help("d", "and d")
+    await ada.ask_help("e", "and e")
+    await bob.ask_help("c", "bob's own")
+    sid = next(r["student_id"] for r in await teacher.help_list() if r["name"] == "student0")
+    await teacher.help_answer(sid, "c", note="look at x")
+    await teacher.help_answer(sid, "e", note="done", resolve=True)
+    await ada.withdraw_help("d")
+    await ada.close()
+
+    back: StudentClient = await connect(server, StudentClient)
+    joined = await back.join(code, student_key=ada.student_key)
+    # open (answered or not) and not resolved: c only (d withdrawn, e resolved); never Bob's
+    assert [r["cell_id"] for r in joined["help"]] == ["c"]
+    (request,) = joined["help"]
+    assert request["note"] == "stuck on c" and request["resolved"] is False
+    assert request["answer"]["note"] == "look at x" and request["answer"]["seq"] == 1
+    assert request["answer"]["has_suggestion"] is False
+    assert set(request) == {"cell_id", "note", "opened", "resolved", "answer"}
+    assert back.help_requests == {"c": request}
+    assert "bob's own" not in str(joined)
+
+    # a new student has none; Bob, rejoining, his own only
+    new: StudentClient = await connect(server, StudentClient)
+    assert (await new.join(code, name="new"))["help"] == []
+    await bob.close()
+    bob_again: StudentClient = await connect(server, StudentClient)
+    joined = await bob_again.join(code, student_key=bob.student_key)
+    assert [(r["cell_id"], r["note"], r["answer"]) for r in joined["help"]] == [
+        ("c", "bob's own", None)
+    ]
+
+
+# --- the diff and the client's merge on random views ----------------------------------------------
+
+
+def random_view(rng: random.Random, ids: list[str], cells: list[str]) -> ProgressView:
+    codes = list(PROGRESS_CODES.values())
+    order = tuple(c for c in rng.sample(cells, len(cells)) if rng.random() < 0.8)
+    rows: dict[str, ProgressRow] = {}
+    for sid in ids:
+        if rng.random() < 0.15:
+            continue  # not in this view (new, or removed)
+        entries = tuple(
+            (rng.choice(codes), rng.randrange(3), int(rng.random() < 0.1)) for _ in order
+        )
+        rows[sid] = (rng.choice(["Ada", "Bob"]), rng.choice(["", "u"]), rng.random() < 0.5, entries)
+    return order, rows
+
+
+def test_the_merged_diffs_equal_the_snapshots() -> None:
+    rng = random.Random(17)
+    ids = [f"{i:024x}" for i in range(12)]
+    cells = [f"c{j}" for j in range(8)]
+    for _ in range(200):
+        old = random_view(rng, ids, cells)
+        steps = [old] + [random_view(rng, ids, cells) for _ in range(4)]
+        matrix = decode_progress(progress_snapshot("CODE", 1, *steps[0]))
+        for version, (before, after) in enumerate(itertools.pairwise(steps), 1):
+            change = diff_views(before, after)
+            if change is None:
+                assert before == after
+                matrix = {**matrix, "version": version + 1}
+                continue
+            cells_order, changed, removed = change
+            update = progress_update("CODE", version, version + 1, cells_order, changed, removed)
+            matrix = apply_progress_update(matrix, update)
+            fresh = decode_progress(progress_snapshot("CODE", version + 1, *after))
+            assert normal(matrix) == normal(fresh)
+        with pytest.raises(ValueError):
+            apply_progress_update(matrix, {**update, "base": 999})
+
+
+def test_the_diff_of_equal_views_is_nothing_and_of_one_cell_one_entry() -> None:
+    row: ProgressRow = ("Ada", "", True, (("n", 0, 0), ("u", 2, 0)))
+    view: ProgressView = (("a", "b"), {"s1": row, "s2": row})
+    assert diff_views(view, (("a", "b"), dict(view[1]))) is None
+    moved: ProgressView = (
+        ("a", "b"),
+        {"s1": row, "s2": ("Ada", "", True, (("b", 0, 1), row[3][1]))},
+    )
+    assert diff_views(view, moved) == (
+        None,
+        [{"student_id": "s2", "cells": {"a": ("b", 0, 1)}}],
+        [],
+    )
+    offline: ProgressView = (("a", "b"), {"s1": ("Ada", "", False, row[3])})
+    assert diff_views(view, offline) == (None, [{"student_id": "s1", "online": False}], ["s2"])
+    swapped: ProgressView = (("b", "a"), {"s1": ("Ada", "", True, row[3][::-1]), "s2": row})
+    cells, changed, removed = diff_views(view, swapped) or (None, [], [])
+    assert cells == ["b", "a"] and removed == []
+    assert changed == [{"student_id": "s2", "cells": {"b": ("n", 0, 0), "a": ("u", 2, 0)}}]
