@@ -10,22 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import logging
+import os
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import Connector, classroom
+from test_session_units import Client
 
 from notebook_sync_ydoc.clients import StudentClient, TeacherClient
 from notebook_sync_ydoc.clients.sync import apply_progress_update, decode_progress
+from notebook_sync_ydoc.engines import JsonEngine
 from notebook_sync_ydoc.protocol.messages import (
     PROGRESS_CODES,
     ProgressRow,
     progress_snapshot,
     progress_update,
 )
+from notebook_sync_ydoc.session import ServiceConfig, SyncService
 from notebook_sync_ydoc.session.progress import ProgressView, diff_views
+from notebook_sync_ydoc.store import HelpRequest, StudentRecord
+from notebook_sync_ydoc.store.memory import MemoryStore
 from notebook_sync_ydoc.testing import JupyterServerProcess
 
 Factory = Callable[..., JupyterServerProcess]
@@ -297,6 +306,77 @@ async def test_a_rejoining_student_gets_its_open_requests(
     ]
 
 
+# --- in-process: what a round reads -----------------------------------------------------------
+
+
+class CountingStore(MemoryStore):
+    """Counts the whole-class reads (``list_students``) and the single request reads."""
+
+    def __init__(self) -> None:
+        super().__init__(server_id="unit")
+        self.class_reads = 0
+        self.request_reads = 0
+
+    async def list_students(self, code: str) -> list[StudentRecord]:
+        self.class_reads += 1
+        return await super().list_students(code)
+
+    async def get_help(self, code: str, student_id: str, cell_id: str) -> HelpRequest | None:
+        self.request_reads += 1
+        return await super().get_help(code, student_id, cell_id)
+
+
+async def test_a_burst_of_help_requests_reads_only_the_requests() -> None:
+    store = CountingStore()
+    config = ServiceConfig(roster_interval=0.05, rate_limits=None)
+    service = SyncService(store, JsonEngine(), config, logging.getLogger("unit"))
+    await service.start()
+    try:
+        teacher = Client(service, "teacher")
+        code = (await teacher.ok("create_session", title="burst"))["session_code"]
+        await teacher.ok("push_cell", cell_id="c", content={"source": "x = 1\n"})
+        students = [Client(service, f"s{i}") for i in range(30)]
+        for i, s in enumerate(students):
+            await s.ok("join_session", session_code=code, name=f"s{i}")
+        snapshot = await teacher.ok("progress")
+        await asyncio.sleep(0.2)  # the joins' rounds are over
+        before = store.class_reads
+        for s in students:  # a burst: every student asks at once
+            await s.ok("help_request", cell_id="c", local_source="x = 2\n")
+        matrix = decode_progress(snapshot)
+
+        def merged() -> dict[str, Any]:
+            m = matrix
+            for frame in teacher.peer.of("progress_update"):
+                if frame["base"] == m["version"]:
+                    m = apply_progress_update(m, frame)
+            return m
+
+        for _ in range(100):
+            if all(row["cells"]["c"]["help"] for row in merged()["students"]):
+                break
+            await asyncio.sleep(0.02)
+        assert all(row["cells"]["c"]["help"] for row in merged()["students"])
+        assert store.class_reads == before, "a help event read the whole class"
+        assert store.request_reads >= len(students)
+        # a withdrawal is a help event too; a pull is not (the whole class again)
+        await students[0].ok("help_withdraw", cell_id="c")
+        await students[1].ok("request_sync", cell_id="c")
+        for _ in range(100):
+            m = merged()
+            row0 = next(r for r in m["students"] if r["name"] == "s0")
+            row1 = next(r for r in m["students"] if r["name"] == "s1")
+            if not row0["cells"]["c"]["help"] and row1["cells"]["c"]["status"] == "up_to_date":
+                break
+            await asyncio.sleep(0.02)
+        assert not row0["cells"]["c"]["help"] and row1["cells"]["c"]["status"] == "up_to_date"
+        assert store.class_reads > before
+        fresh = decode_progress(await teacher.ok("progress"))
+        assert normal(merged()) == normal(fresh)
+    finally:
+        await service.stop()
+
+
 # --- the diff and the client's merge on random views ----------------------------------------------
 
 
@@ -314,13 +394,56 @@ def random_view(rng: random.Random, ids: list[str], cells: list[str]) -> Progres
     return order, rows
 
 
+def evolve(
+    rng: random.Random, view: ProgressView, ids: list[str], cells: list[str]
+) -> ProgressView:
+    """A step of a lesson: a few entries change; sometimes a student comes, goes, is renamed or
+    goes offline; sometimes a cell is removed, added or the order changes."""
+    codes = list(PROGRESS_CODES.values())
+    order, rows = list(view[0]), dict(view[1])
+    entries_of = {sid: dict(zip(order, row[3], strict=True)) for sid, row in rows.items()}
+    if rng.random() < 0.2 and order:
+        order.remove(rng.choice(order))
+    if rng.random() < 0.2 and len(order) < len(cells):
+        order.insert(
+            rng.randrange(len(order) + 1), rng.choice([c for c in cells if c not in order])
+        )
+    if rng.random() < 0.2:
+        rng.shuffle(order)
+    if rng.random() < 0.2 and rows:
+        del rows[rng.choice(list(rows))]
+    if rng.random() < 0.3 and len(rows) < len(ids):
+        sid = rng.choice([i for i in ids if i not in rows])
+        rows[sid] = ("New", "", True, ())
+        entries_of[sid] = {}
+    for sid in list(rows):
+        name, user, online, _ = rows[sid]
+        if rng.random() < 0.1:
+            name = name + "!"
+        if rng.random() < 0.1:
+            online = not online
+        mine = entries_of.get(sid, {})
+        row = []
+        for c in order:
+            entry = mine.get(c, ("n", 0, 0))
+            if rng.random() < 0.2:
+                entry = (rng.choice(codes), rng.randrange(4), int(rng.random() < 0.2))
+            row.append(entry)
+        rows[sid] = (name, user, online, tuple(row))
+    return tuple(order), rows
+
+
 def test_the_merged_diffs_equal_the_snapshots() -> None:
     rng = random.Random(17)
     ids = [f"{i:024x}" for i in range(12)]
     cells = [f"c{j}" for j in range(8)]
     for _ in range(200):
         old = random_view(rng, ids, cells)
-        steps = [old] + [random_view(rng, ids, cells) for _ in range(4)]
+        steps = [old]
+        for k in range(6):
+            steps.append(
+                evolve(rng, steps[-1], ids, cells) if k % 2 else random_view(rng, ids, cells)
+            )
         matrix = decode_progress(progress_snapshot("CODE", 1, *steps[0]))
         for version, (before, after) in enumerate(itertools.pairwise(steps), 1):
             change = diff_views(before, after)
@@ -356,3 +479,40 @@ def test_the_diff_of_equal_views_is_nothing_and_of_one_cell_one_entry() -> None:
     cells, changed, removed = diff_views(view, swapped) or (None, [], [])
     assert cells == ["b", "a"] and removed == []
     assert changed == [{"student_id": "s2", "cells": {"b": ("n", 0, 0), "a": ("u", 2, 0)}}]
+
+
+# --- the vectors the browser's merge is tested with -----------------------------------------------
+
+VECTORS = Path(__file__).parents[1] / "src" / "__tests__" / "fixtures" / "progress-vectors.json"
+
+
+def progress_vectors() -> dict[str, Any]:
+    """Sequences of views as the server sends them: the first step's snapshot, then per step
+    the ``progress_update`` from the one before (none when nothing changed) and the snapshot a
+    fresh watcher would get (src/__tests__/progress.test.ts merges the updates into the first
+    snapshot and compares with each)."""
+    rng = random.Random(2017)
+    ids = [f"s{i}" for i in range(5)]
+    cells = ["c1", "c2", "c3", "c4"]
+    sequences = []
+    for _ in range(3):
+        views = [random_view(rng, ids, cells)]
+        for _ in range(5):
+            views.append(evolve(rng, views[-1], ids, cells))
+        views.insert(3, views[2])  # a step where nothing changed
+        steps = []
+        for version, (before, after) in enumerate(itertools.pairwise(views), 1):
+            change = diff_views(before, after)
+            update = None
+            if change is not None:
+                update = progress_update("CODE", version, version + 1, *change)
+            snapshot = progress_snapshot("CODE", version + 1, *after)
+            steps.append({"update": update, "snapshot": snapshot})
+        sequences.append({"first": progress_snapshot("CODE", 1, *views[0]), "steps": steps})
+    return json.loads(json.dumps({"sequences": sequences}))
+
+
+def test_the_server_still_makes_the_vectors_the_browser_is_tested_with() -> None:
+    if os.environ.get("NBSYNC_WRITE_FIXTURES"):
+        VECTORS.write_text(json.dumps(progress_vectors(), indent=1) + "\n")
+    assert json.loads(VECTORS.read_text()) == progress_vectors()

@@ -30,9 +30,10 @@ class HelpFeed:
 
     async def on_event(self, room: Room, event: StoreEvent) -> None:
         sid, cell_id = event.student_id, event.help_cell
-        self.progress.schedule(room.code)
         if sid is None or cell_id is None:
+            self.progress.schedule(room.code)
             return
+        self.progress.schedule(room.code, (sid, cell_id))  # only that help flag changed
         teachers = list(room.teachers)
         students = [m for m in room.students if m.student_id == sid and not m.joining]
         if not teachers and not students:

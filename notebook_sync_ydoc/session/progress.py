@@ -10,6 +10,10 @@ each connection that holds the version it applies to, as a snapshot to any other
 has not been sent anything yet, or was sent an older version): no connection is ever sent a
 delta it cannot apply. Nothing changed, nothing sent. The kept view goes once no connection
 here watches the session.
+
+A round reads the whole class from the store (cells, students, help requests) unless all its
+events were ``help`` events: those change one help flag each, and the round reads just those
+requests. At most one read runs and one round waits per session, however slow reads are.
 """
 
 from __future__ import annotations
@@ -143,7 +147,18 @@ class _Shown:
     """What this server last sent of one session's progress view, shared by the connections
     here that watch it (each holds it: it goes with the last of them)."""
 
-    __slots__ = ("__weakref__", "cells", "code", "lock", "rows", "version", "watchers")
+    __slots__ = (
+        "__weakref__",
+        "cells",
+        "code",
+        "full",
+        "helped",
+        "lock",
+        "pending",
+        "rows",
+        "version",
+        "watchers",
+    )
 
     def __init__(self, code: str) -> None:
         self.code = code
@@ -153,6 +168,10 @@ class _Shown:
         # one read-and-send at a time: views are sent in the order they were read
         self.lock = asyncio.Lock()
         self.watchers: weakref.WeakSet[Member] = weakref.WeakSet()
+        # the next round: scheduled; to read everything; the help flags to read again
+        self.pending = False
+        self.full = False
+        self.helped: set[tuple[str, str]] = set()
 
     @property
     def view(self) -> ProgressView:
@@ -170,7 +189,6 @@ class ProgressFeed:
         self._sent: weakref.WeakKeyDictionary[Member, tuple[_Shown, int]] = (
             weakref.WeakKeyDictionary()
         )
-        self._pending: set[str] = set()
 
     async def read(self, code: str) -> ProgressView:
         store = self.ctx.store
@@ -229,27 +247,69 @@ class ProgressFeed:
                 del self._sent[member]
         return live
 
-    def schedule(self, code: str) -> None:
-        """One ``progress_update`` to the watching teachers here soon (a burst coalesced)."""
+    def schedule(self, code: str, help_of: tuple[str, str] | None = None) -> None:
+        """One ``progress_update`` to the watching teachers here soon (a burst coalesced).
+        ``help_of``: the (student id, cell id) of a ``help`` event, which changes nothing but
+        that entry's help flag: unless another event is in the same round, the round reads
+        those requests alone, not the whole class (a burst of help requests costs no more
+        than the requests)."""
         shown = self._shown.get(code)
-        if code in self._pending or shown is None or not self._watching(shown):
+        if shown is None or not self._watching(shown):
             return
-        self._pending.add(code)
-        del shown  # held by its watchers, not by this task
+        if help_of is None:
+            shown.full = True
+        else:
+            shown.helped.add(help_of)
+        if shown.pending:
+            return
+        shown.pending = True
+        self.ctx.tasks.spawn(self._send(weakref.ref(shown)), "progress update")
 
-        async def send() -> None:
+    async def _send(self, ref: weakref.ref[_Shown]) -> None:
+        # Pending until the read starts: events meanwhile (a burst, or while another read
+        # holds the lock) are all in that read, and one after it starts schedules the next
+        # round. So at most one read runs and one waits, however slow reads are.
+        await asyncio.sleep(self.ctx.config.roster_interval)  # coalesce a burst
+        shown = ref()
+        if shown is None:
+            return
+        if not self._watching(shown):
+            shown.pending = False
+            return
+        async with shown.lock:
+            shown.pending = False
+            full, helped = shown.full or shown.version == 0, shown.helped
+            shown.full, shown.helped = False, set()
             try:
-                await asyncio.sleep(self.ctx.config.roster_interval)  # coalesce a burst
-            finally:
-                self._pending.discard(code)
-            shown = self._shown.get(code)
-            if shown is None or not self._watching(shown):
-                return
-            async with shown.lock:
-                if self._watching(shown):
-                    self._publish(shown, await self.read(code))
+                view = None if full else await self._patched(shown, helped)
+                if view is None:
+                    view = await self.read(shown.code)
+            except BaseException:
+                shown.full = True  # the next round reads everything
+                raise
+            self._publish(shown, view)
 
-        self.ctx.tasks.spawn(send(), "progress update")
+    async def _patched(self, shown: _Shown, helped: set[tuple[str, str]]) -> ProgressView | None:
+        """The shown view with the help flags of ``helped`` read again (None: one is not in
+        the view, which is older than its request: read everything)."""
+        position = {cid: i for i, cid in enumerate(shown.cells)}
+        pairs = [(sid, cid) for sid, cid in helped if sid in shown.rows and cid in position]
+        if len(pairs) != len(helped):
+            return None
+        code = shown.code
+        requests = await asyncio.gather(
+            *(self.ctx.store.get_help(code, sid, cid) for sid, cid in pairs)
+        )
+        rows = dict(shown.rows)
+        for (sid, cid), request in zip(pairs, requests, strict=True):
+            flag = int(request is not None and not request.resolved)
+            name, user, online, entries = rows[sid]
+            i = position[cid]
+            status, seq, was = entries[i]
+            if was != flag:
+                entries = (*entries[:i], (status, seq, flag), *entries[i + 1 :])
+                rows[sid] = (name, user, online, entries)
+        return shown.cells, rows
 
     def _publish(self, shown: _Shown, view: ProgressView, exclude: Member | None = None) -> None:
         """Make ``view`` the shown one; send each watcher (but ``exclude``) what it lacks: the
