@@ -145,7 +145,12 @@ export interface IEndSessionMessage {
   session_code?: SessionCode;
 }
 
-/** The `join_session` message. */
+/**
+ * The `join_session` message.
+ *
+ * Student: join a session (student_key: rejoin as that student). Reply session_joined, with
+ * the cells and help: the student's own help requests that are not resolved.
+ */
 export interface IJoinSessionMessage {
   type: 'join_session';
   req_id?: ReqId;
@@ -250,8 +255,13 @@ export interface IHelpListMessage {
 /**
  * The `progress` message.
  *
- * Teacher: the progress matrix (students x shared cells). Reply progress_snapshot; the
- * connection then receives progress_update (coalesced) as it changes.
+ * Teacher: the progress matrix (students x shared cells). Reply progress_snapshot {version,
+ * cells, students: [{student_id, name, user, online, entries}]}, an entry [status, pulled_seq,
+ * help] per cell in the order of cells (status u up_to_date, b behind, c conflict, k
+ * kept_mine, n never_pulled; help 0 or 1). The connection then receives progress_update {base,
+ * version, students, removed, cells?} (coalesced; only what changed since version base: per
+ * changed student the changed fields and entries by cell id; cells when the order changed), or
+ * a progress_snapshot when it could not apply one; nothing when nothing changed.
  */
 export interface IProgressMessage {
   type: 'progress';

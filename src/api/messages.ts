@@ -75,6 +75,9 @@ export interface ISessionJoined {
   name: string;
   resumed: boolean;
   cells: ICellInfo[];
+  /** This student's own help requests that are not resolved (open, answered or not): shown
+   * at once after a reload. Absent from servers before this field. */
+  help?: IOwnHelpRequest[];
 }
 
 export interface IPushAck {
@@ -224,17 +227,25 @@ export interface IHelpRequestInfo {
   answer: IHelpAnswer | null;
 }
 
+/** A help request as the student who asked sees it. */
+export interface IOwnRequest {
+  note: string;
+  opened: number;
+  resolved: boolean;
+  answer: IHelpAnswer | null;
+}
+
+/** One of `session_joined`'s help requests: the request of a cell. */
+export interface IOwnHelpRequest extends IOwnRequest {
+  cell_id: string;
+}
+
 /** To the student: their request as stored (withdrawn: none). */
 export interface IHelpAck {
   type: 'help_ack';
   cell_id: string;
   withdrawn: boolean;
-  request?: {
-    note: string;
-    opened: number;
-    resolved: boolean;
-    answer: IHelpAnswer | null;
-  };
+  request?: IOwnRequest;
 }
 
 /** To the teacher: a request opened, answered or resolved, or withdrawn (`request` null). */
@@ -280,12 +291,64 @@ export interface IProgressStudent {
   cells: { [cellId: string]: IProgressCell };
 }
 
-/** The progress matrix: students × shared cells (`progress_snapshot` answers `progress`). */
+/**
+ * The progress matrix: students × shared cells, as the teacher's page holds it (the last
+ * `progress_snapshot` with every `progress_update` since merged in: `decodeProgress`,
+ * `applyProgressUpdate` in logic/progress).
+ */
 export interface IProgressMatrix {
   type: 'progress_snapshot' | 'progress_update';
   session_code?: string;
+  /** The server's version of the view this matrix is (the next update's `base`). */
+  version?: number;
   cells: string[];
   students: IProgressStudent[];
+}
+
+/** A status on the wire: `u` up_to_date, `b` behind, `c` conflict, `k` kept_mine, `n`
+ * never_pulled. */
+export type ProgressCode = 'u' | 'b' | 'c' | 'k' | 'n';
+
+/** One student's entry of one cell on the wire: `[status, pulled_seq, help (0 or 1)]`. */
+export type ProgressEntry = [ProgressCode, number, 0 | 1];
+
+/** The reply to `progress` (and what a watching connection gets when it cannot be sent a
+ * delta): every student with one entry per cell of `cells`, in that order. */
+export interface IProgressSnapshot {
+  type: 'progress_snapshot';
+  session_code?: string;
+  /** Counts the server's versions of the view: the next update's `base`. */
+  version: number;
+  cells: string[];
+  students: {
+    student_id: string;
+    name: string;
+    user?: string | null;
+    online: boolean;
+    entries: ProgressEntry[];
+  }[];
+}
+
+/** A student in a `progress_update`: the fields that changed and the changed entries by cell
+ * id (a student new to the view: every field and every cell). */
+export interface IProgressStudentChange {
+  student_id: string;
+  name?: string;
+  user?: string | null;
+  online?: boolean;
+  cells?: { [cellId: string]: ProgressEntry };
+}
+
+/** What changed in the view since version `base` (coalesced; never sent when nothing did). */
+export interface IProgressUpdate {
+  type: 'progress_update';
+  session_code?: string;
+  base: number;
+  version: number;
+  /** The cells' new order, only when it changed (a cell not in it is gone). */
+  cells?: string[];
+  students: IProgressStudentChange[];
+  removed: string[];
 }
 
 export interface IErrorMessage {
@@ -320,7 +383,8 @@ export type ServerMessage =
   | IHelpUpdate
   | IHelpQueue
   | IHelpAnswered
-  | IProgressMatrix
+  | IProgressSnapshot
+  | IProgressUpdate
   | IErrorMessage
   | IPong;
 
@@ -344,7 +408,7 @@ export type Replies = ReplyTable<{
   help_withdraw: IHelpAck;
   help_answer: IHelpUpdate;
   help_list: IHelpQueue;
-  progress: IProgressMatrix;
+  progress: IProgressSnapshot;
   leave_session: ISessionLeft;
   ping: IPong;
 }>;

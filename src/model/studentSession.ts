@@ -354,19 +354,69 @@ export class StudentSession extends BaseSession {
     this.lastError = '';
     const cells = reply.cells || [];
     this.tracker.loadCells(cells);
-    // After a reload only this browser knows of answers and suggestions already told.
+    // After a reload only this browser knows of suggestions already told.
     const kept = this.memory.getHelp(this.code);
     if (kept) {
       this.help.restore(kept.requests);
       this.suggestions.restore(kept.suggestions);
     }
+    const helped = this._ownRequests(reply);
     this.memory.setStudent({
       session_code: this.code,
       student_key: this.studentKey,
       name: this.name
     });
     this.memory.setStudentNotebook(this.path, this.code);
-    this.emitChanged(this.allCellIds().concat(cells.map(c => c.cell_id)));
+    this.emitChanged(
+      this.allCellIds().concat(
+        cells.map(c => c.cell_id),
+        helped
+      )
+    );
+  }
+
+  /**
+   * `session_joined`'s help requests (this student's, not resolved): what the server holds.
+   * A request this browser kept as open that the server no longer lists was withdrawn
+   * (another tab) or resolved (its `help_answered` follows). Returns the cells concerned.
+   */
+  private _ownRequests(reply: ISessionJoined): string[] {
+    if (!reply.help) {
+      return []; // a server before this field: what this browser kept stands
+    }
+    const listed = new Set(reply.help.map(r => r.cell_id));
+    const cells: string[] = [];
+    for (const entry of this.help.all()) {
+      if (entry.open && !listed.has(entry.cellId)) {
+        this.help.withdrawn(entry.cellId);
+        cells.push(entry.cellId);
+      }
+    }
+    for (const request of reply.help) {
+      const known = this.help.get(request.cell_id);
+      if (known?.open && known.answers === (request.answer?.seq ?? 0)) {
+        continue; // as this browser kept it
+      }
+      this.help.asked(request.cell_id, request.note);
+      if (request.answer) {
+        this.help.answered({
+          cell_id: request.cell_id,
+          note: request.answer.note,
+          has_suggestion: request.answer.has_suggestion,
+          resolved: request.resolved,
+          seq: request.answer.seq,
+          answered: request.answer.answered
+        });
+      }
+      cells.push(request.cell_id);
+    }
+    if (cells.length && this.code) {
+      this.memory.setHelp(this.code, {
+        requests: this.help.all(),
+        suggestions: this.suggestions.snapshot()
+      });
+    }
+    return cells;
   }
 
   /**

@@ -11,12 +11,15 @@ import { endsSession, SyncError } from '../api/errors';
 import {
   ICellInfo,
   IProgressMatrix,
+  IProgressSnapshot,
+  IProgressUpdate,
   IRosterStudent,
   ISessionResumed,
   Outputs,
   ServerMessage
 } from '../api/messages';
 import { HelpQueue } from '../logic/help';
+import { applyProgressUpdate, decodeProgress } from '../logic/progress';
 import {
   ICellSnapshot,
   IMove,
@@ -373,8 +376,12 @@ export class TeacherSession extends BaseSession {
         this.emitChanged([...new Set(before.concat(after))]);
         break;
       }
-      case 'progress_update':
+      case 'progress_snapshot':
+        // Sent instead of an update this connection could not apply.
         this._setProgress(msg);
+        break;
+      case 'progress_update':
+        this._mergeProgress(msg);
         break;
       case 'help_update':
         this.helpQueue.update(msg.student_id, msg.cell_id, msg.request);
@@ -410,17 +417,37 @@ export class TeacherSession extends BaseSession {
     if (this.status !== 'active') {
       return;
     }
+    this._progressAsked++;
     try {
       this._setProgress(await this.connection.request({ type: 'progress' }));
     } catch (err) {
       console.warn('notebook-sync: no progress view', err);
+    } finally {
+      this._progressAsked--;
     }
   }
 
-  private _setProgress(matrix: IProgressMatrix): void {
+  private _setProgress(snapshot: IProgressSnapshot): void {
+    const matrix = decodeProgress(snapshot);
     const cells = new Set(matrix.cells.concat(this.progress?.cells ?? []));
     this.progress = matrix;
     this.emitChanged([...cells]);
+  }
+
+  /** A `progress_update`: merged into `progress`; only the cells it changed are redrawn. One
+   * that does not follow what this page holds (never expected) asks for a snapshot again. */
+  private _mergeProgress(update: IProgressUpdate): void {
+    const applied = this.progress
+      ? applyProgressUpdate(this.progress, update)
+      : null;
+    if (!applied) {
+      if (!this._progressAsked) {
+        void this._watchProgress();
+      }
+      return;
+    }
+    this.progress = applied.matrix;
+    this.emitChanged(applied.cells);
   }
 
   /** A cell the server lists on resume: its state, and its edits followed again. */
@@ -717,6 +744,8 @@ export class TeacherSession extends BaseSession {
   private _serverIndex = new Map<string, number>();
   /** The notebook's cell ids when last looked at (to tell new cells). */
   private _knownIds = new Set<string>();
+  /** `progress` requests in flight (a delta that does not apply asks again, once). */
+  private _progressAsked = 0;
   /** Shared cells out of the notebook, since when (removed once MOVE_WINDOW_MS is over). */
   private _missing = new Map<string, number>();
   private _orderTimer: ReturnType<typeof setTimeout> | null = null;
