@@ -9,6 +9,7 @@ itself, and the Python client's merge, on random views."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import json
 import logging
@@ -333,7 +334,8 @@ async def test_a_burst_of_help_requests_reads_only_the_requests() -> None:
     await service.start()
     try:
         teacher = Client(service, "teacher")
-        code = (await teacher.ok("create_session", title="burst"))["session_code"]
+        created = await teacher.ok("create_session", title="burst")
+        code, teacher_key = created["session_code"], created["teacher_key"]
         await teacher.ok("push_cell", cell_id="c", content={"source": "x = 1\n"})
         students = [Client(service, f"s{i}") for i in range(30)]
         for i, s in enumerate(students):
@@ -373,6 +375,21 @@ async def test_a_burst_of_help_requests_reads_only_the_requests() -> None:
         assert store.class_reads > before
         fresh = decode_progress(await teacher.ok("progress"))
         assert normal(merged()) == normal(fresh)
+
+        # the kept view goes with the last connection watching it
+        feed = service.fanout.progress
+        assert feed.kept(code) is not None
+        tab = Client(service, "teacher")
+        await tab.ok("resume_session", session_code=code, teacher_key=teacher_key)
+        await tab.ok("progress")
+        await service.disconnect(teacher.member)
+        gc.collect()
+        assert feed.kept(code) is not None  # the other tab still watches
+        await tab.ok("leave_session")
+        await students[2].ok("request_sync", cell_id="c")  # an event: the round lets go
+        await asyncio.sleep(0.2)
+        gc.collect()
+        assert feed.kept(code) is None
     finally:
         await service.stop()
 
