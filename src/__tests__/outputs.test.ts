@@ -5,6 +5,7 @@ import * as Y from 'yjs';
 
 import { readOutputs, readRoomCells } from '../logic/follow';
 import { outputBundle, sameOutputs, toOutputs } from '../logic/outputs';
+import { SyncMemory } from '../logic/storage';
 
 const PNG = 'iVBORw0KGgo=';
 
@@ -110,4 +111,32 @@ test('the room cell outputs are read from Y.Maps or plain objects; none for a lo
   assert.deepEqual(readOutputs([{ output_type: 'stream', text: 'x' }]), [
     { output_type: 'stream', text: 'x' }
   ]);
+});
+
+test("a cell's Share outputs choice is kept with the notebook's session", () => {
+  const store = new Map<string, string>();
+  const memory = new SyncMemory({
+    getItem: k => store.get(k) ?? null,
+    setItem: (k, v) => void store.set(k, v),
+    removeItem: k => void store.delete(k)
+  });
+  // no session remembered for the notebook: nothing to keep it with
+  memory.setShareOutputs('a.ipynb', 'c1', false);
+  assert.equal(memory.shareOutputs('a.ipynb', 'c1'), null);
+  memory.setTeacher('a.ipynb', {
+    session_code: 'ABCDEF',
+    teacher_key: 'k',
+    title: 'T'
+  });
+  memory.setShareOutputs('a.ipynb', 'c1', false);
+  memory.setShareOutputs('a.ipynb', 'c2', true);
+  assert.equal(memory.shareOutputs('a.ipynb', 'c1'), false);
+  assert.equal(memory.shareOutputs('a.ipynb', 'c2'), true);
+  assert.equal(memory.shareOutputs('a.ipynb', 'c3'), null);
+  assert.equal(memory.shareOutputs('b.ipynb', 'c1'), null);
+  memory.setShareOutputs('a.ipynb', 'c2', null); // forgotten: the default again
+  assert.equal(memory.shareOutputs('a.ipynb', 'c2'), null);
+  assert.equal(memory.getTeacher('a.ipynb')?.teacher_key, 'k');
+  memory.clearTeacher('a.ipynb'); // the session ended: the choices go with it
+  assert.equal(memory.shareOutputs('a.ipynb', 'c1'), null);
 });

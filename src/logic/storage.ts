@@ -17,6 +17,8 @@ export interface ITeacherRecord {
   session_code: string;
   teacher_key: string;
   title: string;
+  /** Per cell, the teacher's own "Share outputs" choice (absent: the default setting). */
+  share_outputs?: Record<string, boolean>;
 }
 
 /** Delta pulls: the seq and text of what a student last pulled of a cell. */
@@ -82,6 +84,30 @@ export class SyncMemory {
 
   setTeacher(path: string, record: ITeacherRecord): void {
     this._storage.setItem(SyncMemory.teacherKey(path), JSON.stringify(record));
+  }
+
+  /**
+   * Remember a cell's "Share outputs" choice with the notebook's session, so a reload keeps it
+   * (`null` forgets it: the cell follows the default again).
+   */
+  setShareOutputs(path: string, cellId: string, share: boolean | null): void {
+    const record = this.getTeacher(path);
+    if (!record) {
+      return;
+    }
+    const choices = { ...(record.share_outputs ?? {}) };
+    if (share === null) {
+      delete choices[cellId];
+    } else {
+      choices[cellId] = share;
+    }
+    this.setTeacher(path, { ...record, share_outputs: choices });
+  }
+
+  /** The cell's remembered "Share outputs" choice, null when none. */
+  shareOutputs(path: string, cellId: string): boolean | null {
+    const choice = this.getTeacher(path)?.share_outputs?.[cellId];
+    return typeof choice === 'boolean' ? choice : null;
   }
 
   clearTeacher(path: string): void {

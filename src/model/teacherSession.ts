@@ -192,6 +192,7 @@ export class TeacherSession extends BaseSession {
   async setShareOutputs(cellId: string, share: boolean): Promise<void> {
     const state = this._state(cellId);
     state.shareOutputs = share;
+    this.memory.setShareOutputs(this.path, cellId, share);
     this.emitChanged([cellId]);
     if (state.pushedSeq === 0 || !state.shared) {
       return; // sent with the next push (never for a locked cell)
@@ -455,6 +456,8 @@ export class TeacherSession extends BaseSession {
     const state = this._state(info.cell_id);
     state.shared = info.sync_allowed !== false;
     state.pushedSeq = Math.max(state.pushedSeq, info.seq);
+    // the cell's own "Share outputs" choice, as this browser last made it
+    state.shareOutputs ??= this.memory.shareOutputs(this.path, info.cell_id);
     if (typeof info.index === 'number') {
       this._serverIndex.set(info.cell_id, info.index);
     }
@@ -725,6 +728,11 @@ export class TeacherSession extends BaseSession {
     renameKey(this._cells, fromId, toId);
     renameKey(this._serverIndex, fromId, toId);
     this._missing.delete(fromId);
+    const share = this.memory.shareOutputs(this.path, fromId);
+    if (share !== null) {
+      this.memory.setShareOutputs(this.path, fromId, null);
+      this.memory.setShareOutputs(this.path, toId, share);
+    }
     const model = findCellModel(this.panel, toId);
     if (model && this._cells.has(toId)) {
       this._watch(model);
@@ -735,6 +743,7 @@ export class TeacherSession extends BaseSession {
   /** A shared cell left the session. */
   private _forget(cellId: string): void {
     this._cells.delete(cellId);
+    this.memory.setShareOutputs(this.path, cellId, null);
     this._serverIndex.delete(cellId);
   }
 

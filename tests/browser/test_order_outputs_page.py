@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import write_notebook
-from test_classroom import Lab, join_session, share, start_session
+from test_classroom import CELL_BAR, Lab, join_session, share, start_session
 from test_follow_view import FOLLOW, follow_cell, open_follow
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -288,3 +288,14 @@ def test_a_run_pushes_its_outputs(lab: Any, contexts: tuple[Any, Any]) -> None:
     follow_cell(student, "c-run").locator(".jp-nbsync-follow-outputs", has_text="42").wait_for()
     last = messages(teacher_out, "push_cell")[-1]
     assert last["content"]["outputs"][0]["text"] == "42\n"
+    # the teacher turns "Share outputs" off for this cell, then reloads: the choice stays
+    toggle = teacher.bar("c-run").locator(".jp-nbsync-share-outputs input")
+    toggle.uncheck()
+    shown = follow_cell(student, "c-run").locator(".jp-nbsync-follow-outputs:not([data-count='0'])")
+    shown.wait_for(state="detached")
+    teacher.reload()
+    teacher.wait_status(f"Teaching {code} · connected")
+    teacher.page.wait_for_selector(f"{CELL_BAR.format('c-run')}.jp-nbsync-pushed")
+    assert not teacher.bar("c-run").locator(".jp-nbsync-share-outputs input").is_checked()
+    assert teacher.bar("c-run").locator(".jp-nbsync-share-outputs input").is_enabled()
+    assert shown.count() == 0
