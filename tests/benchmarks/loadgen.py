@@ -17,15 +17,17 @@ import contextlib
 import gc
 import itertools
 import json
+import os
 import sys
 import time
 import urllib.request
+from array import array
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from procstat import cpu_total, loadavg, rss_bytes
+from procstat import cpu_seconds, cpu_total, loadavg, rss_bytes
 from wsclient import OP_BINARY, WSClient, connect, connect_many
 
 HOST = "127.0.0.1"
@@ -587,7 +589,275 @@ async def soak(job: dict[str, Any]) -> dict[str, Any]:
     return {**info, "n": n, "pushes": k, "last_seq": last_seq, "missed": missed, "rss": rss}
 
 
+# --------------------------------------------------------------------------------------------
+# a lesson: pushes every ``period`` s, a share of the students pulling within ``pull_window`` s
+class LessonState:
+    """What the students of one lesson share: the send time of each push by the seq it gets,
+    every student's notification latency (an array of doubles, not a list of floats: 810,000
+    samples in a 90-minute lesson of 300 stay 6.5 MB and out of the garbage collector's way), and
+    per push how many students are still to be told."""
+
+    def __init__(self) -> None:
+        self.push_t0: dict[int, float] = {}
+        self.notify_ms = array("d")
+        self.notify_bytes = 0
+        self.notifications = 0
+        self.remaining: dict[int, list[float]] = {}  # seq -> [students left, newest arrival]
+        self.fanout_ms = array("d")  # per push: until the last student was told
+        self.incomplete_pushes = 0
+
+
+class LessonStudent(Nb):
+    def __init__(self, state: LessonState) -> None:
+        super().__init__()
+        self.state = state
+
+    def on_message(self, ws: WSClient, op: int, payload: bytes, now: float) -> None:
+        if b'"update_available"' not in payload:
+            super().on_message(ws, op, payload, now)
+            return
+        msg = json.loads(payload)
+        seq = msg.get("seq", 0)
+        if msg.get("type") != "update_available" or seq <= self.last_seq:
+            return
+        self.last_seq, self.notified_at = seq, now
+        st = self.state
+        st.notifications += 1
+        st.notify_bytes += len(payload)
+        t0 = st.push_t0.get(seq)
+        if t0 is None:
+            return
+        st.notify_ms.append((now - t0) * 1000)
+        left = st.remaining.get(seq)
+        if left is not None:
+            left[0] -= 1
+            left[1] = max(left[1], now)
+            if left[0] <= 0:
+                st.fanout_ms.append((left[1] - t0) * 1000)
+                del st.remaining[seq]
+
+
+def _pct(values: Any, q: float) -> float | None:
+    if not len(values):
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+
+async def lesson(job: dict[str, Any]) -> dict[str, Any]:
+    """``n`` students, the teacher pushes a typing-sized change of a 12-line cell every
+    ``period`` s for ``seconds``; after each push a random ``pull_fraction`` of the students
+    pull it (request_sync with their local source, as in the herd job) at a uniformly random
+    moment within ``pull_window`` s. ``edit_fraction`` of the students typed a line of their own
+    into the cell, so their pulls are merges (the others fast-forward). Every ``sample_every`` s
+    the servers' and this generator's CPU and resident memory are sampled. The generator's
+    garbage collector: the objects of the set-up are frozen (gc.freeze), then one collection per
+    push, just before the push is sent (its duration is reported)."""
+    import random
+
+    servers, n, pids = job["servers"], job["n"], job["pids"]
+    rng = random.Random(job.get("seed", 1))
+    state = LessonState()
+    teacher = await Nb().open(servers[0]["port"], servers[0]["token"])
+    code = (await teacher.request("create_session", title="lesson"))["session_code"]
+    ack = await teacher.request("push_cell", cell_id="h", content={"source": herd_source(0)})
+    last_seq = int(ack["seq"])
+    await asyncio.sleep(0.3)
+    gc.collect()
+    rss0 = sum(rss_bytes(p) for p in pids)
+    started = time.perf_counter()
+
+    async def student(i: int) -> LessonStudent:
+        s = servers[i % len(servers)]
+        nb = LessonStudent(state)
+        await nb.open(s["port"], s["token"])
+        await nb.request("join_session", session_code=code, name=f"s{i}")
+        return nb
+
+    students: list[LessonStudent] = await connect_many(n, student)  # type: ignore[assignment]
+    connect_s = time.perf_counter() - started
+    texts: dict[int, str] = {}
+    for start in range(0, n, 50):  # the first pull of every student (the full text)
+        group = students[start : start + 50]
+        replies = await asyncio.gather(*(s.request("request_sync", cell_id="h") for s in group))
+        for i, r in zip(range(start, start + len(group)), replies, strict=True):
+            texts[i] = r["content"]["source"]
+    editors = set(rng.sample(range(n), round(n * job["edit_fraction"])))
+    for i in editors:  # a line of their own at the end: their pulls are merges
+        texts[i] += f"mine = {i}\n"
+    await asyncio.sleep(0.5)
+    gc.collect()
+    rss1 = sum(rss_bytes(p) for p in pids)
+    gen_pid = os.getpid()
+    loop = asyncio.get_running_loop()
+    pull_ms: list[array[float]] = [array("d"), array("d")]  # [fast-forward side, editors]
+    statuses: dict[str, int] = {}
+    pull_bytes = [0, 0]  # request frames' payloads, reply payloads
+    in_flight: dict[int, asyncio.Future[dict[str, Any]]] = {}
+    skipped = [0]
+    errors: list[str] = []
+
+    def pulled(i: int, t0: float, fut: asyncio.Future[dict[str, Any]]) -> None:
+        in_flight.pop(i, None)
+        if fut.cancelled():
+            return
+        r = fut.result()
+        status = str(r.get("status", r.get("code", r.get("type"))))
+        statuses[status] = statuses.get(status, 0) + 1
+        pull_bytes[1] += r["_bytes"]
+        if r.get("type") == "error" and r.get("code") != "no_update":
+            if len(errors) < 20:
+                errors.append(json.dumps(r)[:300])
+            return
+        pull_ms[1 if i in editors else 0].append((r["_t"] - t0) * 1000)
+        if r.get("type") == "cell_content_update":
+            texts[i] = r["content"]["source"]
+
+    def pull(i: int) -> None:
+        if i in in_flight:  # still waiting for its previous pull: a student clicks once
+            skipped[0] += 1
+            return
+        body = texts[i]
+        t0 = time.perf_counter()
+        fut = students[i].send("request_sync", cell_id="h", local_source=body)
+        in_flight[i] = fut
+        pull_bytes[0] += len(body) + 60
+        fut.add_done_callback(lambda f: pulled(i, t0, f))
+
+    gc.collect()
+    gc.freeze()  # the classroom's objects: never scanned again
+    samples: list[dict[str, Any]] = []
+    others: dict[str, int] = job.get("other_pids", {})  # e.g. the redis-server
+    cpu_prev = {p: cpu_seconds(p) for p in [*pids, gen_pid, *others.values()]}
+    begin = time.perf_counter()
+    clock = [begin]  # the previous sample's time
+
+    def sample() -> None:
+        nonlocal cpu_prev
+        now = time.perf_counter()
+        cpu_now = {p: cpu_seconds(p) for p in cpu_prev}
+        dt = max(1e-6, now - clock[0])
+
+        def pct(p: int) -> float:
+            return round((cpu_now[p] - cpu_prev[p]) * 100 / dt, 1)
+
+        row: dict[str, Any] = {
+            "t": round(now - begin, 1),
+            "server_rss_mb": round(sum(rss_bytes(p) for p in pids) / 2**20, 1),
+            "server_rss_mb_each": [round(rss_bytes(p) / 2**20, 1) for p in pids],
+            "server_cpu_pct": round(sum(pct(p) for p in pids), 1),
+            "server_cpu_pct_each": [pct(p) for p in pids],
+            "generator_cpu_pct": pct(gen_pid),
+            "generator_rss_mb": round(rss_bytes(gen_pid) / 2**20, 1),
+            "loadavg": loadavg(),
+            "pushes": pushes,
+            "pulls_done": len(pull_ms[0]) + len(pull_ms[1]),
+        }
+        for name, p in others.items():
+            row[f"{name}_rss_mb"] = round(rss_bytes(p) / 2**20, 1)
+            row[f"{name}_cpu_pct"] = pct(p)
+        samples.append(row)
+        cpu_prev, clock[0] = cpu_now, now
+
+    pushes = 0
+    sample()  # t = 0: connected, first pulls done
+    next_sample = begin + job["sample_every"]
+    gc_ms: list[float] = []
+    acks: list[asyncio.Future[dict[str, Any]]] = []
+    per_pull = round(n * job["pull_fraction"])
+    max_pushes = int(job["seconds"] / job["period"]) + 1
+    while pushes < max_pushes:  # bounded: one push per period for the lesson's length
+        due = begin + pushes * job["period"]
+        if due - begin >= job["seconds"]:
+            break
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        g0 = time.perf_counter()
+        gc.collect()
+        gc_ms.append((time.perf_counter() - g0) * 1000)
+        for f in acks:  # the previous pushes' acks (2 s ago: long answered)
+            r = await asyncio.wait_for(f, WAIT)
+            last_seq = max(last_seq, int(r["seq"]))
+        acks.clear()
+        for seq in [s for s in state.remaining if s < last_seq - 5]:  # never completed
+            del state.remaining[seq]
+            state.incomplete_pushes += 1
+        for seq in [s for s in state.push_t0 if s < last_seq - 50]:
+            del state.push_t0[seq]
+        pushes += 1
+        target = last_seq + 1
+        state.remaining[target] = [float(n), 0.0]
+        t0 = time.perf_counter()
+        state.push_t0[target] = t0
+        acks.append(teacher.send("push_cell", cell_id="h", content={"source": herd_source(pushes)}))
+        for i in rng.sample(range(n), per_pull):
+            loop.call_later(rng.uniform(0.0, job["pull_window"]), pull, i)
+        if time.perf_counter() >= next_sample:
+            sample()
+            next_sample += job["sample_every"]
+    # the last pulls: at most pull_window after the last push, then bounded waits
+    await asyncio.sleep(job["pull_window"] + 0.5)
+    if in_flight:
+        await asyncio.wait(list(in_flight.values()), timeout=WAIT)
+    for f in acks:
+        last_seq = max(last_seq, int((await asyncio.wait_for(f, WAIT))["seq"]))
+    missed = sum(1 for s in students if s.last_seq < last_seq)
+    state.incomplete_pushes += len(state.remaining)
+    gc.collect()
+    sample()  # the end of the lesson
+    wire = {
+        "server_to_students_bytes": sum(s.ws.bytes_received for s in students if s.ws),
+        "students_to_server_bytes": sum(s.ws.bytes_sent for s in students if s.ws),
+        "server_to_teacher_bytes": teacher.ws.bytes_received if teacher.ws else 0,
+        "teacher_to_server_bytes": teacher.ws.bytes_sent if teacher.ws else 0,
+        "notification_payload_bytes": state.notify_bytes,
+        "notifications": state.notifications,
+        "pull_request_payload_bytes_approx": pull_bytes[0],
+        "pull_reply_payload_bytes": pull_bytes[1],
+    }
+    gc.unfreeze()
+    await close_all([teacher, *students])
+    all_pulls = array("d", [*pull_ms[0], *pull_ms[1]])
+    return {
+        "n": n,
+        "rss_before": rss0,
+        "rss_after_connect": rss1,
+        "connect_s": round(connect_s, 3),
+        "pushes": pushes,
+        "elapsed_s": round(time.perf_counter() - begin, 1),
+        "last_seq": last_seq,
+        "students_who_missed_the_last_push": missed,
+        "incomplete_pushes": state.incomplete_pushes,
+        "editors": len(editors),
+        "notify_ms": _lat(state.notify_ms),
+        "fanout_ms": _lat(state.fanout_ms),
+        "pull_ms": _lat(all_pulls),
+        "pull_ms_fast_forward_side": _lat(pull_ms[0]),
+        "pull_ms_editors": _lat(pull_ms[1]),
+        "pulls": len(all_pulls),
+        "pulls_skipped_in_flight": skipped[0],
+        "pulls_unanswered": len(in_flight),
+        "statuses": statuses,
+        "errors": errors,
+        "wire": wire,
+        "samples": samples,
+        "generator_gc_ms": _lat(array("d", gc_ms)),
+    }
+
+
+def _lat(values: Any) -> dict[str, Any]:
+    if not len(values):
+        return {"n": 0}
+    return {
+        "n": len(values),
+        "p50": _pct(values, 0.5),
+        "p90": _pct(values, 0.9),
+        "p99": _pct(values, 0.99),
+        "max": round(max(values), 3),
+    }
+
+
 JOBS = {
+    "lesson": lesson,
     "soak": soak,
     "herd": herd,
     "push_cost": push_cost,

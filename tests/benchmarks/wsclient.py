@@ -40,6 +40,7 @@ class WSClient(asyncio.Protocol):
         self._frag_op = 0
         self._frag: list[bytes] = []
         self.bytes_received = 0
+        self.bytes_sent = 0
         self.close_code: int | None = None
         self.user: object = None  # whatever the load generator attaches
 
@@ -129,6 +130,7 @@ class WSClient(asyncio.Protocol):
         else:
             head = struct.pack(">BBQ", 0x80 | op, 0x80 | 127, n)
         key = os.urandom(4)
+        self.bytes_sent += len(head) + 4 + n
         self.transport.write(head + key + _mask(payload, key))
 
     def send_text(self, text: str) -> None:
