@@ -32,6 +32,7 @@ from wsclient import OP_BINARY, WSClient, connect, connect_many
 
 HOST = "127.0.0.1"
 WAIT = 30.0  # seconds: the longest any single step may take
+SELF = str(Path(__file__).resolve())  # the split fan-out starts more of these
 
 
 # --------------------------------------------------------------------------------------------
@@ -856,8 +857,171 @@ def _lat(values: Any) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------------------------
+# fan-out with the students spread over several generator processes
+async def _line(stream: asyncio.StreamReader, what: str) -> list[str]:
+    raw = await asyncio.wait_for(stream.readline(), WAIT * 4)
+    if not raw:
+        raise RuntimeError(f"a generator part exited before {what}")
+    return raw.decode().split()
+
+
+async def fanout_part(job: dict[str, Any]) -> dict[str, Any]:
+    """One part of a split fan-out: connects the students ``range(part, n, parts)`` (nbsync:
+    joins ``code``; bare: the broadcast), says ``ready``, then obeys the parent on stdin:
+    ``arm T`` (every student of this part waits for seq / k = T; answers ``armed``), after which
+    it answers ``done <perf_counter of the last arrival>`` once all its students have T;
+    ``quit`` closes the connections."""
+    servers, n, parts, part = job["servers"], job["n"], job["parts"], job["part"]
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    counter = [0]
+    event = asyncio.Event()
+    mine = list(range(part, n, parts))
+    clients: list[Any]
+    if job["system"] == "nbsync":
+
+        async def student(j: int) -> Nb:
+            i = mine[j]
+            srv = servers[i % len(servers)]
+            nb = await Nb().open(srv["port"], srv["token"])
+            await nb.request("join_session", session_code=job["code"], name=f"s{i}")
+            nb.counter, nb.round_event = counter, event
+            return nb
+
+        clients = await connect_many(len(mine), student)
+    else:
+        port = servers[0]["port"]
+        origin = {"Origin": f"http://127.0.0.1:{port}"}
+
+        async def client(j: int) -> Bare:
+            b = Bare()
+            b.counter, b.event = counter, event
+            b.ws = await connect(HOST, port, "/ws", b.on_message, origin)
+            return b
+
+        clients = await connect_many(len(mine), client)
+    sys.stdout.write(f"ready {len(clients)}\n")
+    sys.stdout.flush()
+    for _ in range(100_000):  # bounded: one command per round
+        cmd = await _line(stdin, "a command")
+        if cmd[0] == "quit":
+            break
+        target = int(cmd[1])
+        event.clear()
+        counter[0] = len(clients)
+        for c in clients:
+            c.target = target
+        sys.stdout.write("armed\n")
+        sys.stdout.flush()
+        await asyncio.wait_for(event.wait(), WAIT)
+        last = max(c.notified_at if isinstance(c, Nb) else c.got_at for c in clients)
+        sys.stdout.write(f"done {last!r}\n")
+        sys.stdout.flush()
+    await close_all(clients)
+    return {"part": part, "clients": len(clients)}
+
+
+async def fanout_split(job: dict[str, Any]) -> dict[str, Any]:
+    """The fan-out job with the N clients spread over ``gen_procs`` generator processes (this
+    one only sends: the teacher's push, or the bare editor's frame). The arrival times are
+    ``time.perf_counter()`` in each process (CLOCK_MONOTONIC: one clock for the machine)."""
+    servers, n, pids, parts = job["servers"], job["n"], job["pids"], job["gen_procs"]
+    system = job["system"]
+    teacher: Any
+    code = ""
+    if system == "nbsync":
+        teacher = await Nb().open(servers[0]["port"], servers[0]["token"])
+        code = (await teacher.request("create_session", title="bench"))["session_code"]
+        ack = await teacher.request("push_cell", cell_id="c", content={"source": small_source(0)})
+        last_seq = int(ack["seq"])
+    else:
+        port = servers[0]["port"]
+        teacher = Bare()
+        teacher.ws = await connect(
+            HOST, port, "/ws", teacher.on_message, {"Origin": f"http://127.0.0.1:{port}"}
+        )
+        last_seq = 0
+    await asyncio.sleep(0.3)
+    gc.collect()
+    rss0 = sum(rss_bytes(p) for p in pids)
+    started = time.perf_counter()
+    procs = []
+    for part in range(parts):
+        sub = {**job, "kind": "fanout_part", "parts": parts, "part": part, "code": code}
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                SELF,
+                json.dumps(sub),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+        )
+    try:
+        for p in procs:
+            assert p.stdout is not None
+            await _line(p.stdout, "ready")
+        connect_s = time.perf_counter() - started
+        await asyncio.sleep(0.5)
+        rss1 = sum(rss_bytes(p) for p in pids)
+        latencies: list[float] = []
+        cpu0 = 0.0
+        body = ""
+        for k in range(1, job["warmup"] + job["rounds"] + 1):
+            if k == job["warmup"] + 1:
+                cpu0 = cpu_total(pids)
+            target = last_seq + 1 if system == "nbsync" else k
+            for p in procs:
+                assert p.stdin is not None
+                p.stdin.write(f"arm {target}\n".encode())
+            for p in procs:
+                assert p.stdout is not None
+                await _line(p.stdout, "armed")
+            t0 = time.perf_counter()
+            if system == "nbsync":
+                ack_f = teacher.send("push_cell", cell_id="c", content={"source": small_source(k)})
+            else:
+                body = json.dumps({"type": "edit", "k": k, "text": "x" * 70})
+                teacher.ws.send_text(body)
+            done = 0.0
+            for p in procs:
+                assert p.stdout is not None
+                done = max(done, float((await _line(p.stdout, "done"))[1]))
+            if system == "nbsync":
+                last_seq = int((await asyncio.wait_for(ack_f, WAIT))["seq"])
+            if k > job["warmup"]:
+                latencies.append((done - t0) * 1000)
+            await asyncio.sleep(job["gap"])
+        cpu = cpu_total(pids) - cpu0
+    finally:
+        for p in procs:
+            if p.stdin is not None and not p.stdin.is_closing():
+                p.stdin.write(b"quit\n")
+        for p in procs:
+            try:
+                await asyncio.wait_for(p.wait(), WAIT)
+            except TimeoutError:
+                p.kill()
+                await p.wait()
+    await close_all([teacher])
+    return {
+        "latencies_ms": latencies,
+        "cpu_s": cpu,
+        "pushes": job["rounds"],
+        "n": n,
+        "rss_before": rss0,
+        "rss_after": rss1,
+        "connect_s": round(connect_s, 3),
+        "gen_procs": parts,
+        **({"message_bytes": len(body)} if body else {}),
+    }
+
+
 JOBS = {
     "lesson": lesson,
+    "fanout_part": fanout_part,
     "soak": soak,
     "herd": herd,
     "push_cost": push_cost,
@@ -870,7 +1034,10 @@ FANOUT = {"nbsync": fanout_nbsync, "bare": fanout_bare, "collab": fanout_collab}
 
 async def run(job: dict[str, Any]) -> dict[str, Any]:
     kind = job["kind"]
-    fn = FANOUT[job["system"]] if kind == "fanout" else JOBS[kind]
+    if kind == "fanout" and job.get("gen_procs", 1) > 1:
+        fn = fanout_split
+    else:
+        fn = FANOUT[job["system"]] if kind == "fanout" else JOBS[kind]
     load0 = loadavg()
     result = await asyncio.wait_for(fn(job), job.get("timeout", 600))
     result["loadavg"] = [load0, loadavg()]

@@ -310,3 +310,169 @@ if __name__ == "__main__":  # re-render from an existing results.json
 
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/performance")
     write_report(json.loads((target / "results.json").read_text()), target)
+
+
+# scale runs (tests/benchmarks/scale.py) -> docs/performance/scale/results.md
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def lesson_row(label: str, les: dict[str, Any]) -> list[str]:
+    r = les["result"]
+    samples = r.get("samples", [])[1:]  # the first is t = 0
+    srv = [s["server_cpu_pct"] for s in samples]
+    gen = [s["generator_cpu_pct"] for s in samples]
+    g = les.get("rss_growth_after_first_minute", {})
+    rss = [s["server_rss_mb"] for s in r.get("samples", [])]
+    wire = les["wire_per_push"]
+    return [
+        label,
+        f"{les['settings']['students']} x {les['settings']['minutes']:g} min",
+        _pair(r["notify_ms"]),
+        _pair(r["fanout_ms"]),
+        f"{_pair(r['pull_ms_fast_forward_side'])} · {_pair(r['pull_ms_editors'])}",
+        f"{r['pulls']} ({', '.join(f'{k} {v}' for k, v in sorted(r['statuses'].items()))})",
+        f"{_mean(srv)} / {_f(max(srv) if srv else None)}",
+        f"{_mean(gen)} / {_f(max(gen) if gen else None)}",
+        f"{_f(rss[0] if rss else None)} → {_f(rss[-1] if rss else None)}"
+        + (f" ({_f(g.get('growth_pct_end'))}% after 1 min)" if "growth_pct_end" in g else ""),
+        f"{wire['server_to_students_bytes']:,} / {wire['students_to_server_bytes']:,}",
+        f"{wire['per_notification_payload_bytes']} / {wire['per_pull_reply_payload_bytes']}",
+        f"{les['loadavg'][0][0]} → {les['loadavg'][1][0]}",
+    ]
+
+
+def scale_markdown(res: dict[str, Any]) -> str:
+    lines = ["# notebook-sync-ydoc scale runs", ""]
+    lines += [
+        "`python tests/benchmarks/scale.py` (fan-out and lessons; `--parts fanout,redis,lesson`) "
+        "and `python tests/benchmarks/lesson.py` (the 90-minute lesson). Roles on this 2-core "
+        "machine: the servers are jupyter_server processes (and one redis-server for the Redis "
+        "runs), the load generators separate Python processes (`loadgen.py`), nothing pinned: "
+        "their competition for the two cores is in every figure. The machine was shared with "
+        "other runs: the load average is recorded beside each figure.",
+        "",
+    ]
+    for key in ("fanout_run", "redis_run", "lesson_run"):
+        info = res.get(key)
+        if info:
+            m = info["machine"]
+            lines.append(
+                f"- {key.replace('_run', '')}: run {info['started']}, {info.get('duration_s')} s, "
+                f"profile {info['profile']}; {m['cpus']} CPUs ({m['cpu_model']}), "
+                f"{m['memory_gib']} GiB, Python {m['python']}; load average at start "
+                f"{m['loadavg_at_start']}, at end {info.get('loadavg_at_end')}"
+            )
+    lines.append("")
+    fan, paired = res.get("fanout", {}), res.get("fanout_vs_bare", {})
+    if fan:
+        lines += [
+            "## Notify fan-out on one server process (ms until all N students are told)",
+            "",
+            "Fresh servers for every (repeat, N, generator split); the bare run and the "
+            "notebook-sync run back to back. Figures: median over repeats of each repeat's p50 / "
+            "p99; ratios: median over repeats of each repeat's ratio.",
+            "",
+            "| N | generator processes | bare Tornado p50 / p99 | notebook-sync p50 / p99 | "
+            "ratio p50 / p99 | KB per student: bare / notebook-sync | server CPU µs per push "
+            "per student: bare / notebook-sync | connect s: bare / nbsync | load avg |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for n in sorted(fan.get("nbsync", {}), key=int):
+            for procs in sorted(fan["nbsync"][n]):
+                ours = fan["nbsync"][n][procs]
+                bare = fan.get("bare", {}).get(n, {}).get(procs, {})
+                pr = paired.get(n, {}).get(procs, {})
+                loads = [r["loadavg"][0][0] for r in ours["runs"] if "loadavg" in r]
+                lines.append(
+                    f"| {int(n):,} | {procs} | {_pair(bare)} | {_pair(ours)} | "
+                    f"{_f(pr.get('p50'), 2)} / {_f(pr.get('p99'), 2)} | "
+                    f"{_f(bare.get('rss_kb_per_client'))} / {_f(ours.get('rss_kb_per_client'))} | "
+                    f"{_f(bare.get('cpu_us_per_push_per_client'))} / "
+                    f"{_f(ours.get('cpu_us_per_push_per_client'))} | "
+                    f"{_f(bare.get('connect_s'))} / {_f(ours.get('connect_s'))} | "
+                    f"{', '.join(str(x) for x in loads)} |"
+                )
+        lines.append("")
+    red = res.get("fanout_redis", {})
+    if red:
+        lines += [
+            "## Notify fan-out through Redis (ms until all N students are told)",
+            "",
+            "K server processes sharing one redis-server, students round-robin, the teacher on "
+            "the first server; fresh servers and redis-server for every row.",
+            "",
+            "| servers | N | generator processes | p50 / p99 | server CPU µs per push per student "
+            "(all servers) | KB per student (all servers) | connect s | load avg |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for c in sorted(red, key=int):
+            for n in sorted(red[c], key=int):
+                for procs in sorted(red[c][n]):
+                    e = red[c][n][procs]
+                    loads = [r["loadavg"][0][0] for r in e["runs"] if "loadavg" in r]
+                    if not e.get("repeats"):
+                        fail = e["runs"][0].get("failed", "")[-200:].replace("\n", " ")
+                        lines.append(
+                            f"| {c} | {int(n):,} | {procs} | failed: {fail} | | | | "
+                            f"{', '.join(str(x) for x in loads)} |"
+                        )
+                        continue
+                    lines.append(
+                        f"| {c} | {int(n):,} | {procs} | {_pair(e)} | "
+                        f"{_f(e.get('cpu_us_per_push_per_client'))} | "
+                        f"{_f(e.get('rss_kb_per_client'))} | {_f(e.get('connect_s'))} | "
+                        f"{', '.join(str(x) for x in loads)} |"
+                    )
+        lines.append("")
+    lessons = dict(res.get("lessons", {}))
+    rows = [
+        lesson_row(f"{c} server(s)" + (" through Redis" if int(c) > 1 else ""), v)
+        for c, v in sorted(lessons.items(), key=lambda kv: int(kv[0]))
+    ]
+    if res.get("lesson_90min"):
+        rows.append(lesson_row("90-minute lesson, 1 server", res["lesson_90min"]))
+    if rows:
+        lines += [
+            "## Lessons",
+            "",
+            "A push every 2 s; after each, 30% of the students (a fresh draw) pull within 5 s "
+            "(request_sync with their local text); half of the students typed a line of their "
+            "own, so their pulls are merges, the others' fast-forwards (a student who already "
+            "pulled the newest push gets no_update). Latency in ms, p50 / p99; notify: push sent "
+            "→ each student's update_available; fan-out: push sent → the last student's; CPU in % "
+            "of one core, mean / max over the 10-s samples; bytes: websocket frames, TCP/IP "
+            "headers excluded.",
+            "",
+            "| run | students x length | notify p50 / p99 | fan-out p50 / p99 | pull p50 / p99: "
+            "fast-forward side · editors | pulls (statuses) | server CPU % mean / max | "
+            "generator CPU % mean / max | server RSS MB start → end | bytes per push: to "
+            "students / from students | bytes per notification / per pull reply | load avg |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        lines.append("")
+        long = res.get("lesson_90min")
+        if long:
+            lines += [
+                "Server RSS (MB) of the 90-minute lesson, every 10 minutes: "
+                + ", ".join(
+                    f"{s['t'] / 60:.0f} min {s['server_rss_mb']}"
+                    for s in long["result"]["samples"]
+                    if int(s["t"]) % 600 < 10
+                )
+                + f"; generator RSS {long['result']['samples'][0]['generator_rss_mb']} → "
+                f"{long['result']['samples'][-1]['generator_rss_mb']} MB.",
+                "",
+            ]
+    if res.get("targets"):
+        lines += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
+        for t in res["targets"]:
+            lines.append(f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else 'no'} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_scale_report(res: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.md").write_text(scale_markdown(res))

@@ -2,6 +2,7 @@
 
     python -m tests.benchmarks            # the full suite (about 10-15 minutes on 2 cores)
     python -m tests.benchmarks --quick    # a smaller run (about 2-3 minutes)
+    python -m tests.benchmarks --scale    # the scale runs instead: see scale.py
 
 Writes ``docs/performance/results.json``, ``docs/performance/results.md`` and
 ``docs/performance/benchmarks.png``. Needs ``redis-server`` on PATH (started on a free loopback
@@ -907,7 +908,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rerender", action="store_true", help="recompute tables and plot from --out/results.json"
     )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="the scale runs instead (tests/benchmarks/scale.py: 2,000-5,000 students, 2-8 "
+        "servers through Redis, lessons; writes docs/performance/scale/)",
+    )
     args = parser.parse_args(argv)
+    if args.scale:
+        from scale import main as scale_main
+
+        return scale_main(["--quick"] if args.quick else [])
     from report import write_report
 
     out = Path(args.out)
