@@ -134,6 +134,7 @@ async def fanout_nbsync(job: dict[str, Any]) -> dict[str, Any]:
     for k in range(1, total + 1):
         if k == job["warmup"] + 1:
             cpu0 = cpu_total(pids)
+            gen0, wall0 = cpu_seconds(os.getpid()), time.perf_counter()
         event.clear()
         counter[0] = n
         # the seq this push will get: every student has seen the previous one
@@ -149,8 +150,12 @@ async def fanout_nbsync(job: dict[str, Any]) -> dict[str, Any]:
             latencies.append((done - t0) * 1000)
         await asyncio.sleep(job["gap"])
     cpu = cpu_total(pids) - cpu0
+    gen = {
+        "generator_cpu_s": cpu_seconds(os.getpid()) - gen0,
+        "wall_s": time.perf_counter() - wall0,
+    }
     await close_all([teacher, *students])
-    return {**info, "latencies_ms": latencies, "cpu_s": cpu, "pushes": job["rounds"], "n": n}
+    return {**info, **gen, "latencies_ms": latencies, "cpu_s": cpu, "pushes": job["rounds"], "n": n}
 
 
 async def close_all(conns: list[Any]) -> None:
@@ -208,6 +213,7 @@ async def fanout_bare(job: dict[str, Any]) -> dict[str, Any]:
     for k in range(1, total + 1):
         if k == job["warmup"] + 1:
             cpu0 = cpu_total(pids)
+            gen0, wall0 = cpu_seconds(os.getpid()), time.perf_counter()
         event.clear()
         counter[0] = n
         for c in clients:
@@ -222,8 +228,13 @@ async def fanout_bare(job: dict[str, Any]) -> dict[str, Any]:
             latencies.append((done - t0) * 1000)
         await asyncio.sleep(job["gap"])
     cpu = cpu_total(pids) - cpu0
+    gen = {
+        "generator_cpu_s": cpu_seconds(os.getpid()) - gen0,
+        "wall_s": time.perf_counter() - wall0,
+    }
     await close_all([editor, *clients])
     return {
+        **gen,
         "latencies_ms": latencies,
         "cpu_s": cpu,
         "pushes": job["rounds"],
@@ -959,6 +970,7 @@ async def fanout_split(job: dict[str, Any]) -> dict[str, Any]:
                 stdout=asyncio.subprocess.PIPE,
             )
         )
+    gen_pids = [os.getpid(), *(p.pid for p in procs)]
     try:
         for p in procs:
             assert p.stdout is not None
@@ -972,6 +984,7 @@ async def fanout_split(job: dict[str, Any]) -> dict[str, Any]:
         for k in range(1, job["warmup"] + job["rounds"] + 1):
             if k == job["warmup"] + 1:
                 cpu0 = cpu_total(pids)
+                gen0, wall0 = cpu_total(gen_pids), time.perf_counter()
             target = last_seq + 1 if system == "nbsync" else k
             for p in procs:
                 assert p.stdin is not None
@@ -995,6 +1008,7 @@ async def fanout_split(job: dict[str, Any]) -> dict[str, Any]:
                 latencies.append((done - t0) * 1000)
             await asyncio.sleep(job["gap"])
         cpu = cpu_total(pids) - cpu0
+        gen = {"generator_cpu_s": cpu_total(gen_pids) - gen0, "wall_s": time.perf_counter() - wall0}
     finally:
         for p in procs:
             if p.stdin is not None and not p.stdin.is_closing():
@@ -1015,6 +1029,7 @@ async def fanout_split(job: dict[str, Any]) -> dict[str, Any]:
         "rss_after": rss1,
         "connect_s": round(connect_s, 3),
         "gen_procs": parts,
+        **gen,
         **({"message_bytes": len(body)} if body else {}),
     }
 

@@ -425,6 +425,30 @@ def scale_markdown(res: dict[str, Any]) -> str:
                         f"{', '.join(str(x) for x in loads)} |"
                     )
         lines.append("")
+    probe = res.get("probe_runs", {})
+    if probe:
+        lines += [
+            "## Who saturates the cores: server or load generator",
+            "",
+            "One more fan-out run per row (one repeat), with the load generator's own CPU "
+            "(all its processes) measured beside the server's over the measured rounds; per push, "
+            "and the wall time per push (fan-out plus the 0.1 s gap).",
+            "",
+            "| system | N | generator processes | p50 / p99 ms | server CPU ms per push | "
+            "generator CPU ms per push | wall ms per push | load avg |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for system in ("bare", "nbsync"):
+            for n, by_p in sorted(probe.get(system, {}).items(), key=lambda kv: int(kv[0])):
+                for procs, entries in sorted(by_p.items()):
+                    for e in entries:
+                        lines.append(
+                            f"| {NAMES.get(system, system)} | {int(n):,} | {procs} | "
+                            f"{_pair(e)} | {_f(e.get('server_cpu_ms_per_push'))} | "
+                            f"{_f(e.get('generator_cpu_ms_per_push'))} | "
+                            f"{_f(e.get('wall_ms_per_push'))} | {e['loadavg'][0][0]} |"
+                        )
+        lines.append("")
     lessons = dict(res.get("lessons", {}))
     rows = [
         lesson_row(f"{c} server(s)" + (" through Redis" if int(c) > 1 else ""), v)

@@ -319,6 +319,15 @@ def fanout_entry(result: dict[str, Any]) -> dict[str, Any]:
         "connect_s": result["connect_s"],
         "loadavg": result["loadavg"],
         "latencies_ms": [round(x, 3) for x in lat],
+        **(
+            {  # who is busy during the measured rounds: the servers or the load generator
+                "server_cpu_ms_per_push": round(result["cpu_s"] * 1000 / pushes, 2),
+                "generator_cpu_ms_per_push": round(result["generator_cpu_s"] * 1000 / pushes, 2),
+                "wall_ms_per_push": round(result["wall_s"] * 1000 / pushes, 2),
+            }
+            if "generator_cpu_s" in result
+            else {}
+        ),
     }
 
 

@@ -17,6 +17,8 @@ other parts' figures already in results.json; the 90-minute lesson of ``lesson.p
   repeat's ratio.
 * redis: the same fan-out with 2, 4 and 8 server processes sharing one redis-server (students
   round-robin, the teacher on the first server).
+* probe (not in the default parts): one more fan-out at the largest N, recording the load
+  generator's CPU beside the server's, per push (which of the two saturates the cores).
 * lesson: 5-minute lessons of 1,000 students (push every 2 s, 30% pull within 5 s, half of them
   with edits of their own) on one server (the default SQLite store) and on 2 servers through
   Redis.
@@ -280,7 +282,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="a few-minute smoke run")
-    parser.add_argument("--parts", default="fanout,redis,lesson")
+    parser.add_argument(
+        "--parts", default="fanout,redis,lesson", help="also: probe (CPU of server vs generator)"
+    )
     parser.add_argument("--repeats", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "docs" / "performance" / "scale"))
     parser.add_argument("--rerender", action="store_true")
@@ -314,6 +318,11 @@ def main(argv: list[str] | None = None) -> int:
                 log("fan-out through Redis")
                 res["redis_runs"] = redis_part(prof, tmp)
                 res["redis_run"] = run_info
+            if "probe" in parts:
+                log("who saturates: server and generator CPU per push at the largest N")
+                probe = {**prof, "repeats": 1, "fanout_n": prof["fanout_n"][-1:]}
+                res["probe_runs"] = fanout_part(probe, tmp)
+                res["probe_run"] = run_info
             if "lesson" in parts:
                 res["lessons"] = lesson_part(prof)
                 res["lesson_run"] = run_info
