@@ -91,14 +91,28 @@ class Nb:
         return reply
 
 
+async def join(nb: Nb, code: str, name: str, retries: int, tally: list[int]) -> None:
+    """join_session; a ``store_unavailable`` answer ("try again") is retried up to ``retries``
+    times, a growing pause between (counted in ``tally[0]``), as a student's client would."""
+    for attempt in range(retries + 1):
+        reply = await asyncio.wait_for(nb.send("join_session", session_code=code, name=name), WAIT)
+        if reply.get("type") != "error":
+            return
+        if reply.get("code") != "store_unavailable" or attempt == retries:
+            raise RuntimeError(f"join_session: {reply}")
+        tally[0] += 1
+        await asyncio.sleep(0.5 * (attempt + 1))
+
+
 def small_source(k: int) -> str:
     """A ~100-byte cell; each round is a typing-sized change of it."""
     return f"x = {k}\nprint('the teacher typed this line of the example cell', x)\n# step {k}\n"
 
 
 async def nb_classroom(
-    servers: list[dict[str, Any]], n: int, pids: list[int]
+    servers: list[dict[str, Any]], n: int, pids: list[int], retries: int = 0
 ) -> tuple[Nb, str, list[Nb], dict[str, Any]]:
+    tally = [0]
     teacher = await Nb().open(servers[0]["port"], servers[0]["token"])
     code = (await teacher.request("create_session", title="bench"))["session_code"]
     await teacher.request("push_cell", cell_id="c", content={"source": small_source(0)})
@@ -110,7 +124,7 @@ async def nb_classroom(
     async def student(i: int) -> Nb:
         s = servers[i % len(servers)]
         nb = await Nb().open(s["port"], s["token"])
-        await nb.request("join_session", session_code=code, name=f"s{i}")
+        await join(nb, code, f"s{i}", retries, tally)
         return nb
 
     students: list[Nb] = await connect_many(n, student)  # type: ignore[assignment]
@@ -118,12 +132,15 @@ async def nb_classroom(
     await asyncio.sleep(0.5)
     rss1 = sum(rss_bytes(p) for p in pids)
     info = {"rss_before": rss0, "rss_after": rss1, "connect_s": round(connect_s, 3)}
+    if retries:
+        info["join_retries"] = tally[0]
     return teacher, code, students, info
 
 
 async def fanout_nbsync(job: dict[str, Any]) -> dict[str, Any]:
     servers, n, pids = job["servers"], job["n"], job["pids"]
-    teacher, _code, students, info = await nb_classroom(servers, n, pids)
+    retries = job.get("join_retries", 0)
+    teacher, _code, students, info = await nb_classroom(servers, n, pids, retries)
     latencies: list[float] = []
     cpu0 = 0.0
     counter = [0]
@@ -888,6 +905,7 @@ async def fanout_part(job: dict[str, Any]) -> dict[str, Any]:
     stdin = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
     counter = [0]
+    tally = [0]
     event = asyncio.Event()
     mine = list(range(part, n, parts))
     clients: list[Any]
@@ -897,7 +915,7 @@ async def fanout_part(job: dict[str, Any]) -> dict[str, Any]:
             i = mine[j]
             srv = servers[i % len(servers)]
             nb = await Nb().open(srv["port"], srv["token"])
-            await nb.request("join_session", session_code=job["code"], name=f"s{i}")
+            await join(nb, job["code"], f"s{i}", job.get("join_retries", 0), tally)
             nb.counter, nb.round_event = counter, event
             return nb
 
@@ -913,7 +931,7 @@ async def fanout_part(job: dict[str, Any]) -> dict[str, Any]:
             return b
 
         clients = await connect_many(len(mine), client)
-    sys.stdout.write(f"ready {len(clients)}\n")
+    sys.stdout.write(f"ready {len(clients)} {tally[0]}\n")
     sys.stdout.flush()
     for _ in range(100_000):  # bounded: one command per round
         cmd = await _line(stdin, "a command")
@@ -972,9 +990,10 @@ async def fanout_split(job: dict[str, Any]) -> dict[str, Any]:
         )
     gen_pids = [os.getpid(), *(p.pid for p in procs)]
     try:
+        join_retries = 0
         for p in procs:
             assert p.stdout is not None
-            await _line(p.stdout, "ready")
+            join_retries += int((await _line(p.stdout, "ready"))[2])
         connect_s = time.perf_counter() - started
         await asyncio.sleep(0.5)
         rss1 = sum(rss_bytes(p) for p in pids)
@@ -1030,6 +1049,7 @@ async def fanout_split(job: dict[str, Any]) -> dict[str, Any]:
         "connect_s": round(connect_s, 3),
         "gen_procs": parts,
         **gen,
+        **({"join_retries": join_retries} if job.get("join_retries") else {}),
         **({"message_bytes": len(body)} if body else {}),
     }
 

@@ -342,6 +342,44 @@ def lesson_row(label: str, les: dict[str, Any]) -> list[str]:
     ]
 
 
+def redis_section(red: dict[str, Any], title: str) -> list[str]:
+    lines: list[str] = []
+    if not red:
+        return lines
+    lines += [
+        title,
+        "",
+        "K server processes sharing one redis-server, students round-robin, the teacher on "
+        "the first server; fresh servers and redis-server for every row. Joins: 50 at a time "
+        "per generator process.",
+        "",
+        "| servers | N | generator processes | p50 / p99 | server CPU µs per push per student "
+        "(all servers) | KB per student (all servers) | connect s | join retries | load avg |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in sorted(red, key=int):
+        for n in sorted(red[c], key=int):
+            for procs in sorted(red[c][n]):
+                e = red[c][n][procs]
+                loads = ", ".join(str(r["loadavg"][0][0]) for r in e["runs"] if "loadavg" in r)
+                if not e.get("repeats"):
+                    fail = e["runs"][0].get("failed", "").strip().splitlines()
+                    last = fail[-1][-160:].replace("|", "/") if fail else ""
+                    lines.append(
+                        f"| {c} | {int(n):,} | {procs} | failed: {last} | | | | | {loads} |"
+                    )
+                    continue
+                retries = [r.get("join_retries") for r in e["runs"] if "join_retries" in r]
+                lines.append(
+                    f"| {c} | {int(n):,} | {procs} | {_pair(e)} | "
+                    f"{_f(e.get('cpu_us_per_push_per_client'))} | "
+                    f"{_f(e.get('rss_kb_per_client'))} | {_f(e.get('connect_s'))} | "
+                    f"{', '.join(str(x) for x in retries) or 'none'} | {loads} |"
+                )
+    lines.append("")
+    return lines
+
+
 def scale_markdown(res: dict[str, Any]) -> str:
     lines = ["# notebook-sync-ydoc scale runs", ""]
     lines += [
@@ -353,12 +391,13 @@ def scale_markdown(res: dict[str, Any]) -> str:
         "other runs: the load average is recorded beside each figure.",
         "",
     ]
-    for key in ("fanout_run", "redis_run", "lesson_run"):
+    for key in ("fanout_run", "redis_run", "redis_retry_run", "probe_run", "lesson_run"):
         info = res.get(key)
         if info:
             m = info["machine"]
             lines.append(
-                f"- {key.replace('_run', '')}: run {info['started']}, {info.get('duration_s')} s, "
+                f"- {key.replace('_run', '')}: in the invocation of {info['started']} (parts "
+                f"{', '.join(info['parts'])}: {info.get('duration_s')} s in all), "
                 f"profile {info['profile']}; {m['cpus']} CPUs ({m['cpu_model']}), "
                 f"{m['memory_gib']} GiB, Python {m['python']}; load average at start "
                 f"{m['loadavg_at_start']}, at end {info.get('loadavg_at_end')}"
@@ -394,37 +433,14 @@ def scale_markdown(res: dict[str, Any]) -> str:
                     f"{', '.join(str(x) for x in loads)} |"
                 )
         lines.append("")
-    red = res.get("fanout_redis", {})
-    if red:
-        lines += [
-            "## Notify fan-out through Redis (ms until all N students are told)",
-            "",
-            "K server processes sharing one redis-server, students round-robin, the teacher on "
-            "the first server; fresh servers and redis-server for every row.",
-            "",
-            "| servers | N | generator processes | p50 / p99 | server CPU µs per push per student "
-            "(all servers) | KB per student (all servers) | connect s | load avg |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for c in sorted(red, key=int):
-            for n in sorted(red[c], key=int):
-                for procs in sorted(red[c][n]):
-                    e = red[c][n][procs]
-                    loads = [r["loadavg"][0][0] for r in e["runs"] if "loadavg" in r]
-                    if not e.get("repeats"):
-                        fail = e["runs"][0].get("failed", "")[-200:].replace("\n", " ")
-                        lines.append(
-                            f"| {c} | {int(n):,} | {procs} | failed: {fail} | | | | "
-                            f"{', '.join(str(x) for x in loads)} |"
-                        )
-                        continue
-                    lines.append(
-                        f"| {c} | {int(n):,} | {procs} | {_pair(e)} | "
-                        f"{_f(e.get('cpu_us_per_push_per_client'))} | "
-                        f"{_f(e.get('rss_kb_per_client'))} | {_f(e.get('connect_s'))} | "
-                        f"{', '.join(str(x) for x in loads)} |"
-                    )
-        lines.append("")
+    for key, title in (
+        ("fanout_redis", "## Notify fan-out through Redis (ms until all N students are told)"),
+        (
+            "fanout_redis_retry",
+            "## Notify fan-out through Redis, joins retried on store_unavailable",
+        ),
+    ):
+        lines += redis_section(res.get(key, {}), title)
     probe = res.get("probe_runs", {})
     if probe:
         lines += [

@@ -328,6 +328,7 @@ def fanout_entry(result: dict[str, Any]) -> dict[str, Any]:
             if "generator_cpu_s" in result
             else {}
         ),
+        **({"join_retries": result["join_retries"]} if "join_retries" in result else {}),
     }
 
 

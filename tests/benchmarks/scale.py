@@ -17,6 +17,9 @@ other parts' figures already in results.json; the 90-minute lesson of ``lesson.p
   repeat's ratio.
 * redis: the same fan-out with 2, 4 and 8 server processes sharing one redis-server (students
   round-robin, the teacher on the first server).
+* redis_retry (not in the default parts): the Redis fan-out again with joins that the store
+  answered ``store_unavailable`` ("try again") retried, as a student's client would (up to 10
+  times, a growing pause between; the count is reported).
 * probe (not in the default parts): one more fan-out at the largest N, recording the load
   generator's CPU beside the server's, per push (which of the two saturates the cores).
 * lesson: 5-minute lessons of 1,000 students (push every 2 s, 30% pull within 5 s, half of them
@@ -55,6 +58,9 @@ PROFILES: dict[str, dict[str, Any]] = {
         "redis_servers": [2, 4, 8],
         "redis_n": [2000, 5000],
         "redis_repeats": 1,
+        "retry_combos": [(8, 2000), (4, 2000), (8, 5000), (2, 5000)],
+        "retry_gen_procs": [2],
+        "join_retries": 10,
         "rounds": 20,
         "warmup": 3,
         "gap": 0.1,
@@ -69,6 +75,9 @@ PROFILES: dict[str, dict[str, Any]] = {
         "redis_servers": [2],
         "redis_n": [300],
         "redis_repeats": 1,
+        "retry_combos": [(2, 300)],
+        "retry_gen_procs": [2],
+        "join_retries": 10,
         "rounds": 5,
         "warmup": 2,
         "gap": 0.1,
@@ -128,47 +137,59 @@ def fanout_part(prof: dict[str, Any], tmp: Path) -> dict[str, Any]:
     return runs
 
 
-def redis_part(prof: dict[str, Any], tmp: Path) -> dict[str, Any]:
-    """runs[servers][N][gen_procs] = one entry per repeat."""
+def redis_part(
+    prof: dict[str, Any],
+    tmp: Path,
+    combos: list[tuple[int, int]],
+    gen_procs: list[int],
+    join_retries: int = 0,
+) -> dict[str, Any]:
+    """runs[servers][N][gen_procs] = one entry per repeat, for each (servers, N) of ``combos``;
+    ``join_retries``: a join answered store_unavailable ("try again") is retried that often."""
     runs: dict[str, dict[str, dict[str, list[dict[str, Any]]]]] = {}
     common = {"rounds": prof["rounds"], "warmup": prof["warmup"], "gap": prof["gap"]}
     for rep in range(prof["redis_repeats"]):
-        for count in prof["redis_servers"]:
-            for n in prof["redis_n"]:
-                for procs in prof["gen_procs"]:
-                    redis = Redis(tmp).start()
-                    servers: list[Any] = []
-                    try:
-                        for i in range(count):
-                            servers.append(
-                                nb_server(
-                                    tmp, f"r{rep}-{count}-{n}-{procs}-{i}", redis_url=redis.url
-                                )
+        for count, n in combos:
+            for procs in gen_procs:
+                redis = Redis(tmp).start()
+                servers: list[Any] = []
+                label = f"redis x{count} N={n} gen x{procs}" + (
+                    f" retries {join_retries}" if join_retries else ""
+                )
+                try:
+                    for i in range(count):
+                        servers.append(
+                            nb_server(
+                                tmp,
+                                f"r{rep}-{count}-{n}-{procs}-{join_retries}-{i}",
+                                redis_url=redis.url,
                             )
-                        job = {
-                            "kind": "fanout",
-                            "system": "nbsync",
-                            "servers": [nb_info(s) for s in servers],
-                            "pids": [s.proc.pid for s in servers],
-                            "n": n,
-                            "gen_procs": procs,
-                            "timeout": 600,
-                            **common,
-                        }
-                        try:
-                            entry = fanout_entry(run_job(job))
-                        except (RuntimeError, TimeoutError, OSError) as exc:
-                            entry = {"failed": str(exc)[-1500:], "loadavg": [loadavg()]}
-                            log(f"  redis x{count} N={n} gen x{procs} FAILED: {str(exc)[-300:]}")
-                        else:
-                            log(_line(f"redis x{count} N={n} gen x{procs}", entry))
-                    finally:
-                        for s in servers:
-                            s.stop()
-                        redis.stop()
-                    runs.setdefault(str(count), {}).setdefault(str(n), {}).setdefault(
-                        str(procs), []
-                    ).append(entry)
+                        )
+                    job = {
+                        "kind": "fanout",
+                        "system": "nbsync",
+                        "servers": [nb_info(s) for s in servers],
+                        "pids": [s.proc.pid for s in servers],
+                        "n": n,
+                        "gen_procs": procs,
+                        "join_retries": join_retries,
+                        "timeout": 900,
+                        **common,
+                    }
+                    try:
+                        entry = fanout_entry(run_job(job))
+                    except (RuntimeError, TimeoutError, OSError) as exc:
+                        entry = {"failed": str(exc)[-1500:], "loadavg": [loadavg()]}
+                        log(f"  {label} FAILED: {str(exc)[-300:]}")
+                    else:
+                        log(_line(label, entry))
+                finally:
+                    for s in servers:
+                        s.stop()
+                    redis.stop()
+                runs.setdefault(str(count), {}).setdefault(str(n), {}).setdefault(
+                    str(procs), []
+                ).append(entry)
     return runs
 
 
@@ -232,6 +253,10 @@ def derive(res: dict[str, Any]) -> dict[str, Any]:
         c: {n: {p: combine(e) for p, e in by_p.items()} for n, by_p in by_n.items()}
         for c, by_n in res.get("redis_runs", {}).items()
     }
+    res["fanout_redis_retry"] = {
+        c: {n: {p: combine(e) for p, e in by_p.items()} for n, by_p in by_n.items()}
+        for c, by_n in res.get("redis_retry_runs", {}).items()
+    }
     res["targets"] = targets(res)
     return res
 
@@ -283,7 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a few-minute smoke run")
     parser.add_argument(
-        "--parts", default="fanout,redis,lesson", help="also: probe (CPU of server vs generator)"
+        "--parts",
+        default="fanout,redis,lesson",
+        help="also: redis_retry (joins retried), probe (CPU of server vs generator)",
     )
     parser.add_argument("--repeats", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "docs" / "performance" / "scale"))
@@ -316,8 +343,16 @@ def main(argv: list[str] | None = None) -> int:
                 res["fanout_run"] = run_info
             if "redis" in parts:
                 log("fan-out through Redis")
-                res["redis_runs"] = redis_part(prof, tmp)
+                combos = [(c, n) for c in prof["redis_servers"] for n in prof["redis_n"]]
+                res["redis_runs"] = redis_part(prof, tmp, combos, prof["gen_procs"])
                 res["redis_run"] = run_info
+            if "redis_retry" in parts:
+                log("fan-out through Redis, joins retried when the store answers unavailable")
+                combos = [(c, n) for c, n in prof["retry_combos"]]
+                res["redis_retry_runs"] = redis_part(
+                    prof, tmp, combos, prof["retry_gen_procs"], prof["join_retries"]
+                )
+                res["redis_retry_run"] = run_info
             if "probe" in parts:
                 log("who saturates: server and generator CPU per push at the largest N")
                 probe = {**prof, "repeats": 1, "fanout_n": prof["fanout_n"][-1:]}
