@@ -337,30 +337,32 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="nbsync-scale-") as tmpname:
             tmp = Path(tmpname)
-            if "fanout" in parts:
-                log("fan-out, one server process, beside the bare broadcast")
-                res["fanout_runs"] = fanout_part(prof, tmp)
-                res["fanout_run"] = run_info
-            if "redis" in parts:
-                log("fan-out through Redis")
-                combos = [(c, n) for c in prof["redis_servers"] for n in prof["redis_n"]]
-                res["redis_runs"] = redis_part(prof, tmp, combos, prof["gen_procs"])
-                res["redis_run"] = run_info
-            if "redis_retry" in parts:
-                log("fan-out through Redis, joins retried when the store answers unavailable")
-                combos = [(c, n) for c, n in prof["retry_combos"]]
-                res["redis_retry_runs"] = redis_part(
-                    prof, tmp, combos, prof["retry_gen_procs"], prof["join_retries"]
-                )
-                res["redis_retry_run"] = run_info
-            if "probe" in parts:
-                log("who saturates: server and generator CPU per push at the largest N")
-                probe = {**prof, "repeats": 1, "fanout_n": prof["fanout_n"][-1:]}
-                res["probe_runs"] = fanout_part(probe, tmp)
-                res["probe_run"] = run_info
-            if "lesson" in parts:
-                res["lessons"] = lesson_part(prof)
-                res["lesson_run"] = run_info
+            for part in parts:  # each part's results saved as soon as it is done
+                if part == "fanout":
+                    log("fan-out, one server process, beside the bare broadcast")
+                    res["fanout_runs"] = fanout_part(prof, tmp)
+                elif part == "redis":
+                    log("fan-out through Redis")
+                    combos = [(c, n) for c in prof["redis_servers"] for n in prof["redis_n"]]
+                    res["redis_runs"] = redis_part(prof, tmp, combos, prof["gen_procs"])
+                elif part == "redis_retry":
+                    log("fan-out through Redis, joins retried when the store answers unavailable")
+                    combos = [(c, n) for c, n in prof["retry_combos"]]
+                    res["redis_retry_runs"] = redis_part(
+                        prof, tmp, combos, prof["retry_gen_procs"], prof["join_retries"]
+                    )
+                elif part == "probe":
+                    log("who saturates: server and generator CPU per push at the largest N")
+                    probe = {**prof, "repeats": 1, "fanout_n": prof["fanout_n"][-1:]}
+                    res["probe_runs"] = fanout_part(probe, tmp)
+                elif part == "lesson":
+                    res["lessons"] = lesson_part(prof)
+                else:
+                    raise SystemExit(f"unknown part {part!r}")
+                res[f"{part}_run"] = run_info
+                run_info["duration_s"] = round(time.monotonic() - t0, 1)
+                run_info["loadavg_at_end"] = loadavg()
+                path.write_text(json.dumps(derive(res), indent=1) + "\n")
         run_info["duration_s"] = round(time.monotonic() - t0, 1)
         run_info["loadavg_at_end"] = loadavg()
     long = out / "lesson_90min.json"
