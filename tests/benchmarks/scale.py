@@ -313,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         help="also: redis_retry (joins retried), probe (CPU of server vs generator)",
     )
     parser.add_argument("--repeats", type=int, default=0)
+    parser.add_argument(
+        "--retry-combos", default="", help="redis_retry: e.g. 4x2000,8x2000 (servers x N)"
+    )
     parser.add_argument("--out", default=str(ROOT / "docs" / "performance" / "scale"))
     parser.add_argument("--rerender", action="store_true")
     args = parser.parse_args(argv)
@@ -326,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
         prof = dict(PROFILES["quick" if args.quick else "full"])
         if args.repeats:
             prof["repeats"] = args.repeats
+        if args.retry_combos:
+            prof["retry_combos"] = [
+                tuple(int(x) for x in c.split("x")) for c in args.retry_combos.split(",")
+            ]
         parts = [p.strip() for p in args.parts.split(",") if p.strip()]
         run_info = {
             "parts": parts,
