@@ -355,9 +355,12 @@ def main(argv: list[str] | None = None) -> int:
                 elif part == "redis_retry":
                     log("fan-out through Redis, joins retried when the store answers unavailable")
                     combos = [(c, n) for c, n in prof["retry_combos"]]
-                    res["redis_retry_runs"] = redis_part(
+                    got = redis_part(
                         prof, tmp, combos, prof["retry_gen_procs"], prof["join_retries"]
                     )
+                    kept = res.setdefault("redis_retry_runs", {})  # other combos stay
+                    for count, by_n in got.items():
+                        kept.setdefault(count, {}).update(by_n)
                 elif part == "probe":
                     log("who saturates: server and generator CPU per push at the largest N")
                     probe = {**prof, "repeats": 1, "fanout_n": prof["fanout_n"][-1:]}
