@@ -887,8 +887,8 @@ def _lat(values: Any) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------------------
 # fan-out with the students spread over several generator processes
-async def _line(stream: asyncio.StreamReader, what: str) -> list[str]:
-    raw = await asyncio.wait_for(stream.readline(), WAIT * 4)
+async def _line(stream: asyncio.StreamReader, what: str, timeout: float = WAIT) -> list[str]:
+    raw = await asyncio.wait_for(stream.readline(), timeout)
     if not raw:
         raise RuntimeError(f"a generator part exited before {what}")
     return raw.decode().split()
@@ -934,7 +934,7 @@ async def fanout_part(job: dict[str, Any]) -> dict[str, Any]:
     sys.stdout.write(f"ready {len(clients)} {tally[0]}\n")
     sys.stdout.flush()
     for _ in range(100_000):  # bounded: one command per round
-        cmd = await _line(stdin, "a command")
+        cmd = await _line(stdin, "a command", job.get("timeout", 600))
         if cmd[0] == "quit":
             break
         target = int(cmd[1])
@@ -993,7 +993,9 @@ async def fanout_split(job: dict[str, Any]) -> dict[str, Any]:
         join_retries = 0
         for p in procs:
             assert p.stdout is not None
-            join_retries += int((await _line(p.stdout, "ready"))[2])
+            # joining thousands through Redis takes minutes: the job's own bound
+            ready = await _line(p.stdout, "ready", job.get("timeout", 600))
+            join_retries += int(ready[2])
         connect_s = time.perf_counter() - started
         await asyncio.sleep(0.5)
         rss1 = sum(rss_bytes(p) for p in pids)

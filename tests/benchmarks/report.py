@@ -342,6 +342,19 @@ def lesson_row(label: str, les: dict[str, Any]) -> list[str]:
     ]
 
 
+def _failure(run: dict[str, Any]) -> str:
+    """What stopped a run, in a few words (the whole message is in results.json)."""
+    if run.get("note"):
+        return str(run["note"])
+    text = run.get("failed", "")
+    if "store_unavailable" in text:
+        return "not measured: a join was answered store_unavailable"
+    if "generator part exited before ready" in text:
+        return "not measured: a generator part exited while joining (a join failed)"
+    last = text.strip().splitlines()
+    return "failed: " + (last[-1][-160:].replace("|", "/") if last else "")
+
+
 def redis_section(red: dict[str, Any], title: str) -> list[str]:
     lines: list[str] = []
     if not red:
@@ -363,10 +376,9 @@ def redis_section(red: dict[str, Any], title: str) -> list[str]:
                 e = red[c][n][procs]
                 loads = ", ".join(str(r["loadavg"][0][0]) for r in e["runs"] if "loadavg" in r)
                 if not e.get("repeats"):
-                    fail = e["runs"][0].get("failed", "").strip().splitlines()
-                    last = fail[-1][-160:].replace("|", "/") if fail else ""
                     lines.append(
-                        f"| {c} | {int(n):,} | {procs} | failed: {last} | | | | | {loads} |"
+                        f"| {c} | {int(n):,} | {procs} | {_failure(e['runs'][0])} | | | | | "
+                        f"{loads} |"
                     )
                     continue
                 retries = [r.get("join_retries") for r in e["runs"] if "join_retries" in r]
