@@ -336,7 +336,9 @@ def lesson_row(label: str, les: dict[str, Any]) -> list[str]:
         f"{_mean(gen)} / {_f(max(gen) if gen else None)}",
         f"{_f(rss[0] if rss else None)} → {_f(rss[-1] if rss else None)}"
         + (f" ({_f(g.get('growth_pct_end'))}% after 1 min)" if "growth_pct_end" in g else ""),
-        f"{wire['server_to_students_bytes']:,} / {wire['students_to_server_bytes']:,}",
+        f"{r['pushes']} in {r['elapsed_s']:.0f} s",
+        f"{wire['server_to_students_bytes']:,} / {wire['students_to_server_bytes']:,} / "
+        f"{round(r['wire']['server_to_teacher_bytes'] / max(1, r['pushes'])):,}",
         f"{wire['per_notification_payload_bytes']} / {wire['per_pull_reply_payload_bytes']}",
         f"{les['loadavg'][0][0]} → {les['loadavg'][1][0]}",
     ]
@@ -493,14 +495,17 @@ def scale_markdown(res: dict[str, Any]) -> str:
             "own, so their pulls are merges, the others' fast-forwards (a student who already "
             "pulled the newest push gets no_update). Latency in ms, p50 / p99; notify: push sent "
             "→ each student's update_available; fan-out: push sent → the last student's; CPU in % "
-            "of one core, mean / max over the 10-s samples; bytes: websocket frames, TCP/IP "
-            "headers excluded.",
+            "of one core (the servers: all server processes together; redis-server's own in "
+            "results.json), mean / max over the 10-s samples; pushes in: the push loop waits "
+            "for the previous acks, so a slow store stretches the lesson; bytes: websocket "
+            "frames, TCP/IP headers excluded.",
             "",
             "| run | students x length | notify p50 / p99 | fan-out p50 / p99 | pull p50 / p99: "
             "fast-forward side · editors | pulls (statuses) | server CPU % mean / max | "
-            "generator CPU % mean / max | server RSS MB start → end | bytes per push: to "
-            "students / from students | bytes per notification / per pull reply | load avg |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "generator CPU % mean / max | server RSS MB start → end | pushes in | bytes per "
+            "push: to students / from students / to the teacher | bytes per notification / per "
+            "pull reply | load avg |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         lines.append("")
