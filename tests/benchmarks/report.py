@@ -417,6 +417,8 @@ def scale_markdown(res: dict[str, Any]) -> str:
                 f"{m['loadavg_at_start']}, at end {info.get('loadavg_at_end')}"
             )
     lines.append("")
+    if res.get("notes"):
+        lines += ["Notes:", ""] + [f"- {note}" for note in res["notes"]] + [""]
     fan, paired = res.get("fanout", {}), res.get("fanout_vs_bare", {})
     if fan:
         lines += [
