@@ -3,10 +3,13 @@ prints its result as one JSON line on stdout.
 
     python tests/benchmarks/loadgen.py '<json job>'
 
-Jobs (``job["kind"]``): ``fanout`` (system nbsync | bare | collab), ``herd``, ``push_cost``,
-``latency`` (one student, one server or across servers), ``redis_rtt``. Loopback only; every
-wait has a timeout and every loop a bound. The process's own garbage collector is off while it
-measures (a client-side pause is not the server's), the same for every system.
+Jobs (``job["kind"]``): ``fanout`` (system nbsync | bare | collab; ``gen_procs`` > 1 spreads
+the clients over that many generator processes, ``fanout_part``), ``herd``, ``push_cost``,
+``latency`` (one student, one server or across servers), ``redis_rtt``, ``soak``, ``lesson``
+(see lesson.py). Loopback only; every wait has a timeout and every loop a bound. The process's
+own garbage collector is off while it measures (a client-side pause is not the server's), the
+same for every system; the long ``lesson`` job freezes its set-up objects and collects once per
+push instead, so its own memory stays bounded.
 """
 
 from __future__ import annotations
