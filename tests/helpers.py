@@ -17,12 +17,14 @@ Connector = Callable[..., Any]
 
 async def roster_where(
     teacher: TeacherClient, ready: Callable[[list[dict[str, Any]]], bool]
-) -> dict[str, Any]:
-    """The first roster_update (within 20 of them) whose students satisfy ``ready``."""
+) -> list[dict[str, Any]]:
+    """The teacher's whole roster (deltas merged) once, after one of the next 20
+    roster_updates, its students satisfy ``ready``."""
     for _ in range(20):
-        roster = await teacher.next_message("roster_update")
-        if ready(roster["students"]):
-            return roster
+        await teacher.next_message("roster_update")
+        assert not teacher.roster_gaps
+        if ready(teacher.roster or []):
+            return list(teacher.roster or [])
     raise AssertionError("no roster_update reached the expected state")
 
 

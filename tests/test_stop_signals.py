@@ -41,7 +41,7 @@ async def test_a_stopped_students_server_takes_them_offline(
     assert status == 0, log[-2000:]
     # well within the presence lifetime (30 s): the stop withdrew Ada's presence
     roster = await roster_where(teacher, lambda r: [s["online"] for s in r] == [False])
-    assert [s["name"] for s in roster["students"]] == ["Ada"]
+    assert [s["name"] for s in roster] == ["Ada"]
 
 
 async def test_a_crashed_students_server_takes_them_offline_when_presence_runs_out(

@@ -120,12 +120,12 @@ async def test_the_roster_names_the_hub_user_beside_the_typed_name(
         opened.append(student)
         await student.join(code, name="Bob")  # posing as somebody else
         roster = await roster_where(teacher, lambda r: any(s["online"] for s in r))
-        assert [(s["name"], s["user"]) for s in roster["students"]] == [("Bob", "alice")]
+        assert [(s["name"], s["user"]) for s in roster] == [("Bob", "alice")]
         anonymous = await StudentClient.connect(server.base_url, server.token)
         opened.append(anonymous)
         await anonymous.join(code, name="Carol")
         roster = await roster_where(teacher, lambda r: sum(s["online"] for s in r) == 2)
-        users = {s["name"]: s["user"] for s in roster["students"]}
+        users = {s["name"]: s["user"] for s in roster}
         assert users == {"Bob": "alice", "Carol": ""}, users
     finally:
         for client in opened:

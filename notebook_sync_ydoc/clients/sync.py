@@ -221,12 +221,30 @@ def apply_progress_update(matrix: dict[str, Any], update: dict[str, Any]) -> dic
     }
 
 
+def apply_roster_update(
+    roster: list[dict[str, Any]], version: int, update: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The whole roster after ``update``: the update's students when it is ``full``, else
+    ``roster`` (at ``version``) with its changed rows replaced, new ones added and removed
+    ones dropped (``roster`` is not changed). ValueError if it does not follow ``version``."""
+    if update.get("full"):
+        return list(update["students"])
+    if update.get("base") != version:
+        raise ValueError(f"roster_update from {update.get('base')}, not {version}")
+    changed = {s["student_id"]: s for s in update["students"]}
+    removed = set(update.get("removed", ()))
+    merged = [changed.pop(s["student_id"], s) for s in roster if s["student_id"] not in removed]
+    return merged + list(changed.values())
+
+
 class TeacherClient(SyncConnection):
     """The teacher's side: create or resume a session, push, toggle, remove, end."""
 
     session_code: str | None = None
     teacher_key: str | None = None
+    # the whole roster: the last full roster_update with every delta since merged in
     roster: list[dict[str, Any]] | None = None
+    roster_version = -1
     # the progress view: the last progress_snapshot with every progress_update since merged in
     progress_matrix: dict[str, Any] | None = None
 
@@ -236,12 +254,19 @@ class TeacherClient(SyncConnection):
         # progress_update messages that did not apply to progress_matrix (none, ever, or the
         # server sent a delta this connection could not apply)
         self.progress_gaps: list[dict[str, Any]] = []
+        # roster_update deltas that did not follow the roster held (none, ever)
+        self.roster_gaps: list[dict[str, Any]] = []
         super().__init__(ws, timeout)
 
     def on_message(self, message: dict[str, Any]) -> None:
         mtype = message.get("type")
         if mtype == "roster_update":
-            self.roster = message.get("students", [])
+            try:
+                self.roster = apply_roster_update(self.roster or [], self.roster_version, message)
+            except ValueError:
+                self.roster_gaps.append(message)
+                return
+            self.roster_version = int(message["version"])
         elif mtype == "help_queue":
             self.help_requests = {
                 (r["student_id"], r["cell_id"]): r for r in message.get("requests", [])
@@ -263,6 +288,11 @@ class TeacherClient(SyncConnection):
                 self.progress_matrix = apply_progress_update(self.progress_matrix, message)
             except ValueError:
                 self.progress_gaps.append(message)
+
+    async def request_roster(self) -> list[dict[str, Any]]:
+        """Ask for the whole roster (what a client does after a delta it could not apply)."""
+        await self.request("roster")
+        return list(self.roster or [])
 
     async def create_session(self, title: str = "") -> dict[str, Any]:
         reply = await self.request("create_session", title=title)

@@ -40,6 +40,7 @@ __all__ = [
     "progress_update",
     "push_ack",
     "reply_to",
+    "roster_student",
     "roster_update",
     "session_created",
     "session_ended",
@@ -190,20 +191,44 @@ def session_ended(code: str) -> Payload:
     return {"type": "session_ended", "session_code": code}
 
 
-def roster_update(code: str, students: Iterable[StudentRecord]) -> Payload:
+def roster_student(s: StudentRecord) -> Payload:
+    """One student's row of the teacher's roster."""
+    return {
+        "student_id": s.student_id,
+        "name": s.name,
+        "user": s.identity,
+        "online": s.online,
+        "pulled": {cid: p.seq for cid, p in s.pulled.items()},
+    }
+
+
+def roster_update(
+    code: str,
+    version: int,
+    students: Iterable[Payload],
+    *,
+    base: int | None = None,
+    removed: Iterable[str] = (),
+) -> Payload:
+    """The teacher's roster (rows of :func:`roster_student`). ``base`` None: the whole roster
+    (``full: true``); else what changed since version ``base``: the changed and new students'
+    rows and the ids of those ``removed``. ``version``: the roster this makes (the next
+    update's ``base``)."""
+    if base is None:
+        return {
+            "type": "roster_update",
+            "session_code": code,
+            "version": version,
+            "full": True,
+            "students": list(students),
+        }
     return {
         "type": "roster_update",
         "session_code": code,
-        "students": [
-            {
-                "student_id": s.student_id,
-                "name": s.name,
-                "user": s.identity,
-                "online": s.online,
-                "pulled": {cid: p.seq for cid, p in s.pulled.items()},
-            }
-            for s in students
-        ],
+        "version": version,
+        "base": base,
+        "students": list(students),
+        "removed": list(removed),
     }
 
 

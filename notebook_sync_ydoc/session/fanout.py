@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from ..protocol import messages
 from ..protocol.messages import encode
-from ..store import CellIndexEntry, StoreEvent, StoreUnavailable
+from ..store import CellIndexEntry, StoreEvent, StoreUnavailable, StudentRecord
 from .context import Context
 from .help_feed import HelpFeed
 from .members import Member
@@ -118,10 +118,27 @@ class FanOut:
         return sent
 
     async def roster(self, code: str) -> dict[str, Any]:
-        return messages.roster_update(code, await self.ctx.store.list_students(code))
+        """The whole roster as a ``roster_update`` (version 0: not a connection's)."""
+        students = await self.ctx.store.list_students(code)
+        return messages.roster_update(code, 0, map(messages.roster_student, students))
+
+    async def send_roster(
+        self, member: Member, room: Room, reply: Callable[[dict[str, Any]], None]
+    ) -> None:
+        """The whole roster to the teacher ``member`` (by ``reply``: after a resume, or the
+        reply to ``roster``), from a fresh read; the room's other teachers are sent what that
+        read changed first. The member then holds its version: later updates are deltas."""
+        async with room.roster_lock:
+            students = await self.ctx.store.list_students(room.code)
+            self._publish_roster(room, students, exclude=member)
+            rows = room.roster_rows.values() if room.roster_rows is not None else ()
+            reply(messages.roster_update(room.code, room.roster_version, rows))
+            member.roster_version = room.roster_version
 
     def schedule_roster(self, room: Room) -> None:
-        """One ``roster_update`` to the room's teachers soon (a burst of changes coalesced)."""
+        """One ``roster_update`` to the room's teachers soon (a burst of changes coalesced):
+        to each what changed since the version it holds, or the whole roster to one that
+        holds another; nothing when nothing changed."""
         if room.roster_pending or not room.teachers:
             return
         room.roster_pending = True
@@ -129,15 +146,63 @@ class FanOut:
         async def send_roster() -> None:
             try:
                 await asyncio.sleep(self.ctx.config.roster_interval)  # coalesce a burst
-            finally:
+            except BaseException:
                 room.roster_pending = False
-            if not room.teachers:
-                return
-            text = encode(await self.roster(room.code))
-            for teacher in list(room.teachers):
-                teacher.peer.send_text(text)
+                raise
+            await self.roster_round(room)
 
         self.ctx.tasks.spawn(send_roster(), "roster update")
+
+    async def roster_round(self, room: Room) -> None:
+        """Read the roster and send the room's teachers what changed (what a scheduled
+        update does once its interval is over)."""
+        # Pending until the read starts: a change during the read schedules the next one.
+        async with room.roster_lock:
+            room.roster_pending = False
+            if not room.teachers:
+                room.roster_rows = None
+                return
+            students = await self.ctx.store.list_students(room.code)
+            self._publish_roster(room, students)
+
+    def _publish_roster(
+        self, room: Room, students: Iterable[StudentRecord], exclude: Member | None = None
+    ) -> None:
+        """Make ``students`` the kept roster; send each teacher here (but ``exclude``) what
+        it lacks: the delta from the version it holds, else the whole roster."""
+        rows = {s.student_id: messages.roster_student(s) for s in students}
+        old, base = room.roster_rows, room.roster_version
+        changed: list[dict[str, Any]] = []
+        removed: list[str] = []
+        if old is None:
+            bump = True  # nothing kept: every teacher gets the whole roster
+        else:
+            changed = [row for sid, row in rows.items() if old.get(sid) != row]
+            removed = [sid for sid in old if sid not in rows]
+            bump = bool(changed or removed)
+        if bump:
+            room.roster_rows = rows
+            room.roster_version += 1
+        version = room.roster_version
+        delta: str | None = None
+        full: str | None = None
+        for teacher in list(room.teachers):
+            if teacher is exclude or teacher.roster_version == version:
+                continue
+            if old is not None and teacher.roster_version == base:
+                if delta is None:
+                    delta = encode(
+                        messages.roster_update(
+                            room.code, version, changed, base=base, removed=removed
+                        )
+                    )
+                text = delta
+            else:
+                if full is None:
+                    full = encode(messages.roster_update(room.code, version, rows.values()))
+                text = full
+            teacher.peer.send_text(text)
+            teacher.roster_version = version
 
     # events from the store ----------------------------------------------------------------------
     async def on_event(self, event: StoreEvent) -> None:

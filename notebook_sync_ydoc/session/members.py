@@ -46,6 +46,7 @@ class Member:
     joining: bool = False  # events are held back until session_joined has been sent
     missed: bool = False  # an event arrived while joining: catch up again
     budget: ConnectionBudget | None = None  # what it may still send (None: no limit)
+    roster_version: int = -1  # a teacher's: the roster_update version it holds (-1: none)
 
     def send(self, message: dict[str, Any]) -> None:
         self.peer.send_text(encode(message))

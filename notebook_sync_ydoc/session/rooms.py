@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..store import CellRecord, Store, StoreEvent
 from .members import Member, Role
@@ -21,6 +22,12 @@ class Room:
     teachers: set[Member] = field(default_factory=set)
     students: set[Member] = field(default_factory=set)
     roster_pending: bool = False
+    # The roster last sent to the teachers here (student id -> row) and its version: a
+    # roster_update carries what changed since (docs/architecture.md, "Protocol"). None: not
+    # kept (no teacher here); the version keeps counting. One read-and-send at a time.
+    roster_rows: dict[str, dict[str, Any]] | None = None
+    roster_version: int = 0
+    roster_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     online: frozenset[str] | None = None  # who was online at the last presence recheck
     # The last record this server wrote per cell: a teacher's next push writes against its seq
     # with no read first (a stale entry fails the store's seq check, and the push re-reads).
@@ -76,6 +83,7 @@ class RoomRegistry:
                 self.rooms[code] = room
         member.code, member.role, member.student_id = code, role, student_id
         member.pulled, member.notified = {}, {}
+        member.roster_version = -1
         if role == "teacher":
             room.teachers.add(member)
         elif member not in room.students:
@@ -90,9 +98,12 @@ class RoomRegistry:
         room = self.rooms.get(code) if code else None
         member.code, member.role, member.student_id = None, None, None
         member.joining = member.missed = False
+        member.roster_version = -1
         if room is None:
             return None
         room.teachers.discard(member)
+        if not room.teachers:
+            room.roster_rows = None  # kept for the teachers here only
         if member in room.students:
             room.students.discard(member)
             if student_id is not None:

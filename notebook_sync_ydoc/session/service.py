@@ -110,6 +110,7 @@ class SyncService:
             "help_answer": helper.help_answer,
             "help_list": helper.help_list,
             "progress": helper.progress_view,
+            "roster": teacher.roster,
             "ping": self._ping,
         }
         missing = self.validator.types ^ set(handlers)

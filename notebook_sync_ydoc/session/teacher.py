@@ -78,7 +78,20 @@ class TeacherActions:
         entries = await ctx.store.list_cells(code)
         reply = msg.session_resumed(code, session.title, ctx.engine.mode, session.status, entries)
         ctx.reply(member, message, reply)
-        member.send(await self.fanout.roster(code))
+        room = ctx.rooms.get(code)
+        if room is not None:
+            await self.fanout.send_roster(member, room, member.send)
+
+    async def roster(self, member: Member, message: Message) -> None:
+        """The whole roster, as the reply; this connection's next updates follow from it."""
+        ctx = self.ctx
+        code = ctx.require(member, message, "teacher")
+        room = ctx.rooms.get(code)
+        if room is None:
+            raise ProtocolError("not_in_session", "this connection has not joined a session")
+        await self.fanout.send_roster(
+            member, room, lambda update: ctx.reply(member, message, update)
+        )
 
     async def push_cell(self, member: Member, message: Message) -> None:
         ctx = self.ctx

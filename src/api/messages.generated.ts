@@ -269,6 +269,22 @@ export interface IProgressMessage {
   session_code?: SessionCode;
 }
 
+/**
+ * The `roster` message.
+ *
+ * Teacher: the whole roster. Reply roster_update {version, full: true, students: [{student_id,
+ * name, user, online, pulled: {cell_id: seq}}]} (also sent after resume_session, and coalesced
+ * when the roster changes). A roster_update without full carries what changed since version
+ * base: the changed or new students' rows and the ids removed; one whose base is not the
+ * version held asks for the whole roster again with this message; nothing is sent when nothing
+ * changed.
+ */
+export interface IRosterMessage {
+  type: 'roster';
+  req_id?: ReqId;
+  session_code?: SessionCode;
+}
+
 /** The `leave_session` message. */
 export interface ILeaveSessionMessage {
   type: 'leave_session';
@@ -299,6 +315,7 @@ export type ClientMessage =
   | IHelpAnswerMessage
   | IHelpListMessage
   | IProgressMessage
+  | IRosterMessage
   | ILeaveSessionMessage
   | IPingMessage;
 

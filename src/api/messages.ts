@@ -130,9 +130,21 @@ export interface ICellMoved {
   index: number;
 }
 
+/**
+ * The teacher's roster: `full` (the first to a connection, the reply to `roster`, or to one
+ * that did not hold `base`) lists every student; otherwise only what changed since version
+ * `base`: the changed or new students' rows and the ids `removed`. Never sent when nothing
+ * changed. Merged by `applyRosterUpdate` (logic/roster).
+ */
 export interface IRosterUpdate {
   type: 'roster_update';
+  session_code?: string;
+  /** The roster this makes: the next update's `base`. */
+  version: number;
+  full?: boolean;
+  base?: number;
   students: IRosterStudent[];
+  removed?: string[];
 }
 
 /** To the teacher's other tabs: what the server now holds of a cell one tab pushed. */
@@ -409,6 +421,7 @@ export type Replies = ReplyTable<{
   help_answer: IHelpUpdate;
   help_list: IHelpQueue;
   progress: IProgressSnapshot;
+  roster: IRosterUpdate;
   leave_session: ISessionLeft;
   ping: IPong;
 }>;
