@@ -14,12 +14,14 @@ import {
   IProgressSnapshot,
   IProgressUpdate,
   IRosterStudent,
+  IRosterUpdate,
   ISessionResumed,
   Outputs,
   ServerMessage
 } from '../api/messages';
 import { HelpQueue } from '../logic/help';
 import { applyProgressUpdate, decodeProgress } from '../logic/progress';
+import { applyRosterUpdate } from '../logic/roster';
 import {
   ICellSnapshot,
   IMove,
@@ -83,6 +85,7 @@ function sourceText(model: ICellModel): Y.Text | null {
 export class TeacherSession extends BaseSession {
   readonly role = 'teacher';
   teacherKey = '';
+  /** Every student (the last full `roster_update` with every delta since merged in). */
   roster: IRosterStudent[] = [];
   /** The open help requests of the students, oldest first (`help_queue`, `help_update`). */
   readonly helpQueue = new HelpQueue();
@@ -367,8 +370,7 @@ export class TeacherSession extends BaseSession {
   protected handleEvent(msg: ServerMessage): void {
     switch (msg.type) {
       case 'roster_update':
-        this.roster = msg.students || [];
-        this.emitChanged();
+        this._mergeRoster(msg);
         break;
       case 'help_queue': {
         const before = this.helpQueue.ordered().map(r => r.cell_id);
@@ -410,6 +412,40 @@ export class TeacherSession extends BaseSession {
       }
       default:
         break;
+    }
+  }
+
+  /** A `roster_update`: merged into `roster` (a new array: the roster view redraws). One
+   * that does not follow what this page holds (never expected) asks for the whole roster
+   * again; until it comes, the roster shown is the last one that was right. */
+  private _mergeRoster(update: IRosterUpdate): void {
+    const merged = applyRosterUpdate(
+      { version: this._rosterVersion, students: this.roster },
+      update
+    );
+    if (!merged) {
+      if (!this._rosterAsked) {
+        void this._askRoster();
+      }
+      return;
+    }
+    this.roster = merged.students;
+    this._rosterVersion = merged.version;
+    this.emitChanged();
+  }
+
+  /** Ask for the whole roster (the reply is a full `roster_update`). */
+  private async _askRoster(): Promise<void> {
+    if (this.status !== 'active') {
+      return;
+    }
+    this._rosterAsked++;
+    try {
+      this._mergeRoster(await this.connection.request({ type: 'roster' }));
+    } catch (err) {
+      console.warn('notebook-sync: no roster', err);
+    } finally {
+      this._rosterAsked--;
     }
   }
 
@@ -753,6 +789,10 @@ export class TeacherSession extends BaseSession {
   private _serverIndex = new Map<string, number>();
   /** The notebook's cell ids when last looked at (to tell new cells). */
   private _knownIds = new Set<string>();
+  /** The server's version of `roster` (null: none yet). */
+  private _rosterVersion: number | null = null;
+  /** `roster` requests in flight (a delta that does not apply asks again, once). */
+  private _rosterAsked = 0;
   /** `progress` requests in flight (a delta that does not apply asks again, once). */
   private _progressAsked = 0;
   /** Shared cells out of the notebook, since when (removed once MOVE_WINDOW_MS is over). */
