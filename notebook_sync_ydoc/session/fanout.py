@@ -134,6 +134,8 @@ class FanOut:
             rows = room.roster_rows.values() if room.roster_rows is not None else ()
             reply(messages.roster_update(room.code, room.roster_version, rows))
             member.roster_version = room.roster_version
+            if not room.teachers:  # the member left during the read
+                room.roster_rows = None
 
     def schedule_roster(self, room: Room) -> None:
         """One ``roster_update`` to the room's teachers soon (a burst of changes coalesced):
@@ -170,6 +172,9 @@ class FanOut:
     ) -> None:
         """Make ``students`` the kept roster; send each teacher here (but ``exclude``) what
         it lacks: the delta from the version it holds, else the whole roster."""
+        if not room.teachers and exclude is None:  # the last teacher left during the read
+            room.roster_rows = None
+            return
         rows = {s.student_id: messages.roster_student(s) for s in students}
         old, base = room.roster_rows, room.roster_version
         changed: list[dict[str, Any]] = []
