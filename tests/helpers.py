@@ -42,6 +42,30 @@ async def classroom(
     return teacher, code, joined
 
 
+async def class_on_two_servers(
+    connect: Connector, a: JupyterServerProcess, b: JupyterServerProcess
+) -> tuple[TeacherClient, str, list[StudentClient], TeacherClient, list[TeacherClient]]:
+    """A session started on ``a`` by a teacher, three students on b, a, b, the teacher's second
+    tab on ``b``, and one more teacher connection on each server to check the views against
+    (the two-server tests of the roster and progress deltas)."""
+    teacher: TeacherClient = await connect(a, TeacherClient)
+    code = (await teacher.create_session("redis"))["session_code"]
+    assert teacher.teacher_key is not None
+    students = []
+    for i, server in enumerate((b, a, b)):
+        student: StudentClient = await connect(server, StudentClient)
+        await student.join(code, name=f"student{i}")
+        students.append(student)
+    tab: TeacherClient = await connect(b, TeacherClient)  # the teacher's tab on the other server
+    await tab.resume_session(code, teacher.teacher_key)
+    checkers = []
+    for server in (a, b):
+        checker: TeacherClient = await connect(server, TeacherClient)
+        await checker.resume_session(code, teacher.teacher_key)
+        checkers.append(checker)
+    return teacher, code, students, tab, checkers
+
+
 class RawWebSocket:
     """A bare websocket client on a plain socket: it sends frames and never reads unless asked,
     so the server sees real TCP backpressure (tornado's client reads everything eagerly)."""

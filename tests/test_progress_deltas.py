@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Connector, classroom
+from helpers import Connector, class_on_two_servers, classroom
 from test_session_units import Client
 
 from notebook_sync_ydoc.clients import StudentClient, TeacherClient
@@ -239,21 +239,7 @@ async def test_deltas_across_two_servers(
 ) -> None:
     a = nbsync_server_factory(redis_url=redis_url, key_prefix=redis_prefix)
     b = nbsync_server_factory(redis_url=redis_url, key_prefix=redis_prefix, use_ydoc=student_ydoc)
-    teacher: TeacherClient = await connect(a, TeacherClient)
-    code = (await teacher.create_session("redis"))["session_code"]
-    assert teacher.teacher_key is not None
-    students = []
-    for i, server in enumerate((b, a, b)):
-        student: StudentClient = await connect(server, StudentClient)
-        await student.join(code, name=f"student{i}")
-        students.append(student)
-    tab: TeacherClient = await connect(b, TeacherClient)  # the teacher's tab on the other server
-    await tab.resume_session(code, teacher.teacher_key)
-    checkers = []
-    for server in (a, b):
-        checker: TeacherClient = await connect(server, TeacherClient)
-        await checker.resume_session(code, teacher.teacher_key)
-        checkers.append(checker)
+    teacher, _code, students, tab, checkers = await class_on_two_servers(connect, a, b)
     await teacher.progress()
     await tab.progress()
     await lesson(teacher, students)
