@@ -13,9 +13,9 @@ from jupyter_server.auth.identity import (
     PasswordIdentityProvider,
 )
 from jupyter_server.base.handlers import JupyterHandler
-from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.base.websocket import WS_PING_INTERVAL, WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from tornado import web
+from tornado import httputil, web
 from tornado.websocket import WebSocketHandler
 
 __all__ = ["AUTH_RESOURCE", "AuthorizedWebSocket", "groups_of", "named_user"]
@@ -54,6 +54,51 @@ class AuthorizedWebSocket(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixi
 
     auth_resource = AUTH_RESOURCE
     auth_action: ClassVar[str] = "read"
+
+    # Keep-alive: one pinger per connection, Tornado's own (a ping every ``ws_ping_interval``,
+    # the socket closed when no pong comes within the interval). WebSocketMixin's properties
+    # give milliseconds, which Tornado, reading the same properties, took for seconds: every
+    # connection had Tornado's pinger asleep for 8 hours (a task, a coroutine and a timer, about
+    # 1 KB) beside the mixin's own PeriodicCallback.
+    @property
+    def ping_interval(self) -> float:
+        """Seconds between keep-alive pings (``ws_ping_interval``, in ms as in Jupyter; 0: none)."""
+        return float(self.settings.get("ws_ping_interval", WS_PING_INTERVAL)) / 1000
+
+    @property
+    def ping_timeout(self) -> float:
+        """Seconds a pong may take (``ws_ping_timeout`` in ms; at most the interval, Tornado's
+        bound)."""
+        interval = self.ping_interval
+        timeout = float(self.settings.get("ws_ping_timeout", 3 * interval * 1000)) / 1000
+        return min(timeout, interval)
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        """Tornado's ``open`` (not WebSocketMixin's, which would start a second pinger)."""
+        return WebSocketHandler.open(self, *args, **kwargs)
+
+    def drop_handshake_state(self) -> None:
+        """Once the socket is open (call it from ``open``): let go of what only the HTTP
+        handshake used, for as long as the connection lives (measured by
+        ``tests/benchmarks/memory_profile.py``, about 2 KB a connection in all):
+
+        - the response headers Tornado kept, with the login cookie Jupyter set (writing is
+          disabled on an open websocket), and the request's parsed cookies (a cache Tornado
+          rebuilds on demand);
+        - the template namespace (``ui``: what Tornado's own ``_break_cycles`` drops when a
+          request ends), the URL's and ``open``'s arguments, the output transforms;
+        - then the instance's attribute table is built again at its size: Tornado's
+          ``_detach_stream`` adds seven attributes to it after the handshake, which grew it.
+        """
+        state = self.__dict__
+        for name in ("_new_cookie", "path_args", "path_kwargs", "open_args", "open_kwargs"):
+            state.pop(name, None)
+        self.request.__dict__.pop("_cookies", None)
+        self._headers = httputil.HTTPHeaders()
+        self._transforms = []
+        self.ui = None  # type: ignore[assignment]
+        self.__dict__ = {name: value for name, value in state.items()}  # not dict(): a copy
+        # of the same size
 
     async def pre_get(self) -> None:
         user = self.current_user

@@ -154,6 +154,7 @@ class FollowWebSocketHandler(AuthorizedWebSocket):
         # Nagle holds the second until the client's delayed ACK (~40 ms on Linux).
         self.set_nodelay(True)
         self.channel = TornadoChannel(self, self.request.path, self.queue_size)
+        self.drop_handshake_state()
         self.channel.start()
         try:
             self.follower = await self.manager.attach(self.admission, self.channel)

@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 from jupyter_server.auth.decorator import ws_authenticated
-from tornado import httputil
 from tornado.websocket import WebSocketClosedError
 
 from ..protocol import CLOSE_SLOW_CLIENT
@@ -133,21 +132,12 @@ class SyncWebSocketHandler(AuthorizedWebSocket):
         self.set_nodelay(True)
         identity, display, groups = self.identity()
         named = self.named_user()
-        self._drop_handshake_state()
+        self.drop_handshake_state()
         self.peer = QueuedPeer(
             self, identity, display, groups or NO_GROUPS, self.queue_size, named=named
         )
         self.peer.start()
         self.member = self.service.connect(self.peer)
-
-    def _drop_handshake_state(self) -> None:
-        """Tornado finished the HTTP side of the handshake before ``open``: the response headers
-        it kept (with the login cookie Jupyter set, about 1 KB a connection) are never used
-        again (Tornado disables writing on an open websocket), and the request's parsed
-        cookies are a cache Tornado rebuilds on demand."""
-        self.__dict__.pop("_new_cookie", None)
-        self.request.__dict__.pop("_cookies", None)
-        self._headers = httputil.HTTPHeaders()
 
     async def on_message(self, message: str | bytes) -> None:
         if self.member is not None:
