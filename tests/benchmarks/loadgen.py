@@ -398,22 +398,35 @@ def herd_source(k: int) -> str:
 
 
 async def herd(job: dict[str, Any]) -> dict[str, Any]:
+    """Every student pulls the one cell at once after each push. ``edits``: each has typed a
+    line of their own (merges). ``delta``: they pull as this project's clients do (the browser,
+    ``StudentClient``): naming the base they hold (``base_seq``), so a reply carries the
+    teacher's change as a delta and, for a merge, the merged text; without it, as a client from
+    before delta pulls (the full text, and the CRDT update such replies carry)."""
     servers, n, pids = job["servers"], job["n"], job["pids"]
     edits: bool = job["edits"]
+    delta: bool = job.get("delta", False)
     teacher, _code, students, _info = await nb_classroom(servers, n, pids)
     await teacher.request("push_cell", cell_id="h", content={"source": herd_source(0)})
     texts: dict[int, str] = {}
+    bases: dict[int, int | None] = {}
     # first pull of every student (the full state), in batches
     for start in range(0, n, 50):
+        extra: dict[str, Any] = {"base_seq": None} if delta else {}
         replies = await asyncio.gather(
-            *(s.request("request_sync", cell_id="h") for s in students[start : start + 50])
+            *(s.request("request_sync", cell_id="h", **extra) for s in students[start : start + 50])
         )
         for i, r in zip(range(start, start + 50), replies, strict=True):
             texts[i] = r["content"]["source"]
+            bases[i] = r["seq"]
     if edits:  # every student types a line of their own at the end
         texts = {i: t + f"mine = {i}\n" for i, t in texts.items()}
-    rates, elapsed_ms, statuses = [], [], {}
+    rates: list[float] = []
+    elapsed_ms: list[float] = []
+    statuses: dict[str, int] = {}
+    kinds: dict[str, int] = {}
     cpu_used = 0.0
+    reply_bytes = 0
     total = job["warmup"] + job["rounds"]
     for k in range(1, total + 1):
         ack = await teacher.request("push_cell", cell_id="h", content={"source": herd_source(k)})
@@ -425,33 +438,101 @@ async def herd(job: dict[str, Any]) -> dict[str, Any]:
         cpu0 = cpu_total(pids)
         t0 = time.perf_counter()
         futures = [
-            s.send("request_sync", cell_id="h", local_source=texts[i])
+            s.send(
+                "request_sync",
+                cell_id="h",
+                local_source=texts[i],
+                **({"base_seq": bases[i]} if delta else {}),
+            )
             for i, s in enumerate(students)
         ]
         replies = await asyncio.wait_for(asyncio.gather(*futures), WAIT)
         t1 = max(r["_t"] for r in replies)
         cpu = cpu_total(pids) - cpu0
         for i, r in enumerate(replies):
-            statuses[r.get("status", r.get("code"))] = (
-                statuses.get(r.get("status", r.get("code")), 0) + 1
-            )
+            status = r.get("status", r.get("code"))
+            statuses[status] = statuses.get(status, 0) + 1
+            kind = "delta" if r.get("delta") else "full"
+            kinds[kind] = kinds.get(kind, 0) + 1
             if r.get("type") == "cell_content_update":
-                texts[i] = r["content"]["source"]
+                # a delta reply names the merged text only (else: the teacher's, k)
+                texts[i] = r["content"].get("source", herd_source(k))
+                bases[i] = r["seq"]
         if k > job["warmup"]:
             elapsed_ms.append((t1 - t0) * 1000)
             rates.append(n / (t1 - t0))
             cpu_used += cpu
+            reply_bytes += sum(r["_bytes"] for r in replies)
         await asyncio.sleep(job["gap"])
     await close_all([teacher, *students])
     return {
         "n": n,
         "edits": edits,
+        "delta": delta,
         "elapsed_ms": elapsed_ms,
         "pulls_per_s": rates,
         "cpu_s": cpu_used,
         "pulls": n * job["rounds"],
         "statuses": statuses,
+        "replies": kinds,
+        "reply_bytes": reply_bytes,
     }
+
+
+async def herd_bare(job: dict[str, Any]) -> dict[str, Any]:
+    """The herd pull's floor: N connections to the bare Tornado server's ``/echo`` (or
+    ``/echo-async``) each send a request the size of a herd pull (or of ``request_bytes``: a
+    push's floor, with N = 1) and wait for a reply the size of a delta pull's answer
+    (``reply_bytes``), all at once, ``rounds`` times; the server's CPU per request."""
+    port, n, pids = job["servers"][0]["port"], job["n"], job["pids"]
+    path = job.get("path", "/echo")
+    origin = {"Origin": f"http://127.0.0.1:{port}"}
+    replies: dict[str, asyncio.Future[float]] = {}
+
+    def on_message(ws: WSClient, op: int, payload: bytes, now: float) -> None:
+        fut = replies.pop(json.loads(payload)["req_id"], None)
+        if fut is not None and not fut.done():
+            fut.set_result(now)
+
+    async def client(i: int) -> WSClient:
+        return await connect(HOST, port, path, on_message, origin)
+
+    clients: list[WSClient] = await connect_many(n, client)  # type: ignore[assignment]
+    source = herd_source(0)
+    if job.get("request_bytes"):
+        source = sized_source(job["request_bytes"])
+    loop = asyncio.get_running_loop()
+    rates: list[float] = []
+    cpu_used = 0.0
+    for k in range(1, job["warmup"] + job["rounds"] + 1):
+        cpu0 = cpu_total(pids)
+        t0 = time.perf_counter()
+        futures = []
+        for i, ws in enumerate(clients):
+            rid = f"r{k}-{i}"
+            replies[rid] = fut = loop.create_future()
+            futures.append(fut)
+            ws.send_text(
+                json.dumps(
+                    {
+                        "type": "request_sync",
+                        "req_id": rid,
+                        "cell_id": "h",
+                        "local_source": source,
+                        "base_seq": k,
+                        "reply_bytes": job.get("reply_bytes", 220),
+                    }
+                )
+            )
+        done = await asyncio.wait_for(asyncio.gather(*futures), WAIT)
+        cpu = cpu_total(pids) - cpu0
+        if k > job["warmup"]:
+            rates.append(n / (max(done) - t0))
+            cpu_used += cpu
+        await asyncio.sleep(job["gap"])
+    for ws in clients:
+        await ws.close()
+    return {"n": n, "pulls_per_s": rates, "cpu_s": cpu_used, "pulls": n * job["rounds"]}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1064,6 +1145,7 @@ JOBS = {
     "fanout_part": fanout_part,
     "soak": soak,
     "herd": herd,
+    "herd_bare": herd_bare,
     "push_cost": push_cost,
     "wire_bytes": wire_bytes,
     "latency": latency,

@@ -126,7 +126,7 @@ def one_server_and_two_via_redis(
     two servers sharing a fresh redis-server; both servers and Redis are stopped afterwards."""
     from notebook_sync_ydoc.testing import JupyterServerProcess
 
-    with tempfile.TemporaryDirectory(prefix=prefix) as tmp, _redis(Path(tmp)) as url:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp, redis_server(Path(tmp)) as url:
         results: dict[str, T] = {}
         servers: list[JupyterServerProcess] = []
         try:
@@ -144,7 +144,8 @@ def one_server_and_two_via_redis(
 
 
 @contextmanager
-def _redis(directory: Path) -> Iterator[str]:
+def redis_server(directory: Path) -> Iterator[str]:
+    """A redis-server of its own on a free loopback port (nothing saved), stopped after."""
     from notebook_sync_ydoc.testing import free_port
 
     binary = shutil.which("redis-server")

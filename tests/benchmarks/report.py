@@ -29,6 +29,14 @@ def _pair(d: dict[str, Any] | None) -> str:
     return f"{_f(d.get('p50'))} / {_f(d.get('p99'))}"
 
 
+HERD_LABELS = {
+    "fast_forward": "fast-forward, client without delta pulls",
+    "merge": "merge (every student edited), client without delta pulls",
+    "fast_forward_delta": "fast-forward, delta pulls (this project's clients)",
+    "merge_delta": "merge (every student edited), delta pulls (this project's clients)",
+}
+
+
 def markdown(res: dict[str, Any]) -> str:
     m = res["machine"]
     lines = [
@@ -90,30 +98,41 @@ def markdown(res: dict[str, Any]) -> str:
         "",
         "## Herd pull: all N students `request_sync` the same cell at once",
         "",
-        "| workload | N | pulls/s (wall clock, p50) | server CPU per pull (µs) | statuses |",
-        "|---|---|---|---|---|",
+        "Pulls as this project's clients send them (the browser, `StudentClient`: naming the",
+        "base they hold, so the reply carries a delta), and as a client from before delta pulls",
+        "(the full text and a CRDT update). The floor: a bare Tornado server answering the same",
+        "N requests of the same size at once with a reply of a delta pull's size (`/echo-async`",
+        "of `bare_server.py`), in the same repeats.",
+        "",
+        "| workload | N | pulls/s (wall clock, p50) | server CPU per pull (µs) | bare Tornado "
+        "floor (µs) | ratio to the floor | reply bytes | statuses |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    floor = res.get("floor", {})
     for name, by_n in res["herd"].items():
         for n, v in sorted(by_n.items(), key=lambda kv: int(kv[0])):
-            label = (
-                "fast-forward (no local edits)"
-                if name == "fast_forward"
-                else "merge (every student edited)"
-            )
+            bare = floor.get("herd", {}).get(str(n))
+            ratio = v["cpu_us_per_pull"] / bare if bare else None
             lines.append(
-                f"| {label} | {n} | {_f(v['pulls_per_s_p50'], 0)} | "
-                f"{_f(v['cpu_us_per_pull'], 0)} | {v['runs'][0]['statuses']} |"
+                f"| {HERD_LABELS.get(name, name)} | {n} | {_f(v['pulls_per_s_p50'], 0)} | "
+                f"{_f(v['cpu_us_per_pull'], 0)} | {_f(bare, 0)} | {_f(ratio, 2)} | "
+                f"{v['runs'][0].get('reply_bytes', 'n/a')} | {v['runs'][0]['statuses']} |"
             )
     lines += [
         "",
         "## Push cost of a typing-sized edit (2 characters) against cell size",
         "",
-        "| cell | server CPU per push (ms) | push → push_ack round trip (ms, p50 / p99) |",
-        "|---|---|---|",
+        "The floor: the bare Tornado server's CPU to take in one frame of the cell's size and",
+        "answer it with a small one (a push carries the cell's whole text).",
+        "",
+        "| cell | server CPU per push (ms) | bare Tornado floor (ms) | push → push_ack round "
+        "trip (ms, p50 / p99) |",
+        "|---|---|---|---|",
     ]
     for size, v in sorted(res["push_cost"].items(), key=lambda kv: int(kv[0])):
+        bare = floor.get("push", {}).get(size)
         lines.append(
-            f"| {size} KB | {_f(v['cpu_ms_per_push'], 3)} | "
+            f"| {size} KB | {_f(v['cpu_ms_per_push'], 3)} | {_f(bare, 3)} | "
             f"{_f(v['rtt_p50_ms'], 2)} / {_f(v['rtt_p99_ms'], 2)} |"
         )
     lines += stores_section(res)
@@ -153,6 +172,19 @@ def markdown(res: dict[str, Any]) -> str:
             f"{_f(t.get('vs_collab'), 2)} | {t['baseline']} | "
             f"{'yes' if t['met'] else '**no**'} |"
         )
+    if res.get("scale_targets"):
+        lines += [
+            "",
+            "## Targets (issue 16: pull and push CPU)",
+            "",
+            "| target | measured | bare Tornado floor | ratio to the floor | met |",
+            "|---|---|---|---|---|",
+        ]
+        for t in res["scale_targets"]:
+            lines.append(
+                f"| {t['target']} | {t['measured']} | {t['floor']} | "
+                f"{_f(t.get('vs_floor'), 2)} | {'yes' if t['met'] else '**no**'} |"
+            )
     for note in res.get("notes", []):
         lines += ["", f"Note: {note}"]
     return "\n".join(lines) + "\n"
@@ -218,7 +250,7 @@ def plot(res: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    fig, axes = plt.subplots(1, 4, figsize=(21, 4.8))
     ax = axes[0]
     series = [(NAMES[s], res["fanout"][s]) for s in ONE_SERVER if s in res["fanout"]]
     series += [
@@ -268,13 +300,23 @@ def plot(res: dict[str, Any], path: Path) -> None:
         "s--",
         label="push → ack round trip p50",
     )
-    ax.axhline(1.0, color="red", lw=0.8, ls=":", label="target 1 ms (10 KB)")
+    push_floor = res.get("floor", {}).get("push", {})
+    if push_floor:
+        ax.plot(
+            sizes,
+            [push_floor.get(str(s)) for s in sizes],
+            "^:",
+            color="gray",
+            label="bare Tornado: the same frame in, a small one out",
+        )
+    ax.axhline(0.15, color="red", lw=0.8, ls=":", label="target 0.15 ms")
     ax.set_xscale("log")
     ax.set_xlabel("cell size (KB)")
     ax.set_ylabel("ms")
     ax.set_title("Push of a typing-sized edit")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
+    _herd_panel(axes[3], res)
     fig.suptitle(
         f"notebook-sync-ydoc benchmarks ({res['profile']}, "
         f"{res['machine']['cpus']} CPUs, load avg {res['machine']['loadavg_at_start'][0]})"
@@ -282,6 +324,30 @@ def plot(res: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _herd_panel(ax: Any, res: dict[str, Any]) -> None:
+    """Server CPU per pull of the herd (largest N), each workload beside the bare floor."""
+    herd = res.get("herd", {})
+    names = [name for name in HERD_LABELS if herd.get(name)]
+    if not names:
+        return
+    n = max((int(k) for name in names for k in herd[name]), default=0)
+    values = [herd[name].get(str(n), {}).get("cpu_us_per_pull") or 0 for name in names]
+    labels = [HERD_LABELS[name].replace(" (this project's clients)", "\n(our clients)")
+              .replace(", client without delta pulls", "\n(old clients)")
+              .replace(" (every student edited)", "") for name in names]  # fmt: skip
+    ax.bar(range(len(names)), values, color=[f"C{i}" for i in range(len(names))])
+    ax.set_xticks(range(len(names)), labels, fontsize=7)
+    bare = res.get("floor", {}).get("herd", {}).get(str(n))
+    if bare:
+        ax.axhline(bare, color="gray", lw=1.2, ls="--", label=f"bare Tornado floor {bare:.0f} µs")
+    ax.axhline(150, color="red", lw=0.8, ls=":", label="target 150 µs (fast-forward)")
+    ax.axhline(250, color="darkred", lw=0.8, ls=":", label="target 250 µs (merge)")
+    ax.set_ylabel("server CPU µs per pull")
+    ax.set_title(f"Herd pull: {n} students at once")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=7)
 
 
 PLOT_MISSING = (

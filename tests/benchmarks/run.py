@@ -347,6 +347,39 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# (name, students have edits of their own, pulls name their base as this project's clients do)
+HERD_WORKLOADS = (
+    ("fast_forward", False, False),
+    ("merge", True, False),
+    ("fast_forward_delta", False, True),
+    ("merge_delta", True, True),
+)
+
+
+def floors(bare: Proc, info: dict[str, Any], prof: dict[str, Any]) -> dict[str, Any]:
+    """The bare Tornado server's CPU for what a herd pull and a push cost the transport: the
+    same number of requests of the same sizes, answered at once with a small reply."""
+    out: dict[str, Any] = {"herd": {}, "push": {}}
+    job = {"kind": "herd_bare", "servers": [info], "pids": [bare.pid], "path": "/echo-async"}
+    for n in prof["herd_n"]:
+        r = run_job({**job, "n": n, "rounds": prof["herd_rounds"], "warmup": 1, "gap": 0.2})
+        out["herd"][n] = round(r["cpu_s"] * 1e6 / r["pulls"], 1)
+    for size in prof["push_sizes"]:
+        r = run_job(
+            {
+                **job,
+                "n": 1,
+                "rounds": prof["pushes"],
+                "warmup": 10,
+                "gap": 0,
+                "request_bytes": size * 1024,
+                "reply_bytes": 100,
+            }
+        )
+        out["push"][str(size)] = round(r["cpu_s"] * 1e3 / r["pulls"], 3)
+    return out
+
+
 def herd_and_push(
     tmp: Path, name: str, prof: dict[str, Any], options: dict[str, Any], wire: bool
 ) -> dict[str, Any]:
@@ -358,7 +391,7 @@ def herd_and_push(
         assert one.proc is not None
         pids = [one.proc.pid]
         for n in prof["herd_n"]:
-            for edits in (False, True):
+            for workload, edits, delta in HERD_WORKLOADS:
                 r = run_job(
                     {
                         "kind": "herd",
@@ -366,17 +399,19 @@ def herd_and_push(
                         "pids": pids,
                         "n": n,
                         "edits": edits,
+                        "delta": delta,
                         "rounds": prof["herd_rounds"],
                         "warmup": 1,
                         "gap": 0.2,
                     }
                 )
-                workload = "merge" if edits else "fast_forward"
                 entry = {
                     **summarize(r["pulls_per_s"], 1),
                     "elapsed_ms": summarize(r["elapsed_ms"]),
                     "cpu_us_per_pull": round(r["cpu_s"] * 1e6 / r["pulls"], 1),
                     "statuses": r["statuses"],
+                    "replies": r["replies"],
+                    "reply_bytes": round(r["reply_bytes"] / r["pulls"]),
                     "loadavg": r["loadavg"],
                 }
                 out["herd"].setdefault(workload, {})[n] = entry
@@ -431,6 +466,7 @@ def suite(args: argparse.Namespace) -> dict[str, Any]:
     push_runs: dict[str, dict[str, list[dict[str, Any]]]] = {}  # store -> KB
     transactions: dict[str, list[dict[str, Any]]] = {}  # store -> one summary per repeat
     wire: dict[str, Any] = {}
+    floor_runs: dict[str, dict[str, list[float]]] = {"herd": {}, "push": {}}
     common = {"rounds": prof["rounds"], "warmup": prof["warmup"], "gap": prof["gap"]}
     t_start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="nbsync-bench-") as tmpname:
@@ -475,6 +511,12 @@ def suite(args: argparse.Namespace) -> dict[str, Any]:
                             f"cpu {entry['cpu_us_per_push_per_client']:6.1f}"
                             f" us/client  rss {entry['rss_kb_per_client']:6.1f} KB/client"
                         )
+                got_floor = floors(bare, bare_info, prof)
+                for n, cpu in got_floor["herd"].items():
+                    floor_runs["herd"].setdefault(str(n), []).append(cpu)
+                for size, cpu in got_floor["push"].items():
+                    floor_runs["push"].setdefault(size, []).append(cpu)
+                log(f"  bare Tornado floors: {got_floor}")
                 info = nb_info(one)
                 r = run_job(
                     {
@@ -596,6 +638,10 @@ def suite(args: argparse.Namespace) -> dict[str, Any]:
         for store in EMBEDDED_STORES
     }
     results["wire_bytes"] = wire
+    # the bare Tornado server's CPU per request: µs for the herd's N, ms for a push's size
+    results["floor"] = {
+        part: {k: statistics.median(v) for k, v in by.items()} for part, by in floor_runs.items()
+    }
     return derive(results)
 
 
@@ -635,7 +681,53 @@ def derive(results: dict[str, Any]) -> dict[str, Any]:
     results["memory"] = memory_summary(results)
     results["sqlite_vs_memory"] = store_ratios(results)
     results["targets"] = targets(results) + store_targets(results)
+    results["scale_targets"] = scale_targets(results)
     return results
+
+
+def scale_targets(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 16's pull and push CPU targets, each beside the bare Tornado server's CPU for the
+    same requests (the transport's floor, measured in the same repeats)."""
+    floor = res.get("floor", {})
+    rows: list[dict[str, Any]] = []
+    herd = res.get("herd", {})
+    for name, limit in (
+        ("fast_forward_delta", 150),
+        ("merge_delta", 250),
+        ("fast_forward", 150),
+        ("merge", 250),
+    ):
+        by_n = herd.get(name)
+        if not by_n:
+            continue
+        n = max(by_n, key=int)
+        cpu = by_n[n]["cpu_us_per_pull"]
+        bare = floor.get("herd", {}).get(str(n))
+        client = (
+            "this project's clients" if name.endswith("_delta") else "a client before delta pulls"
+        )
+        rows.append(
+            {
+                "target": f"herd pull ({name.split('_delta')[0].replace('_', '-')}, {client}) "
+                f"<= {limit} µs server CPU per pull",
+                "measured": f"{cpu} µs (N={n})",
+                "floor": f"{bare} µs" if bare is not None else "n/a",
+                "vs_floor": _ratio(cpu, bare),
+                "met": cpu <= limit,
+            }
+        )
+    for size, v in sorted(res.get("push_cost", {}).items(), key=lambda kv: int(kv[0])):
+        bare = floor.get("push", {}).get(size)
+        rows.append(
+            {
+                "target": f"push of a typing-sized edit, {size} KB cell, <= 0.15 ms server CPU",
+                "measured": f"{v['cpu_ms_per_push']} ms",
+                "floor": f"{bare} ms" if bare is not None else "n/a",
+                "vs_floor": _ratio(v["cpu_ms_per_push"], bare),
+                "met": v["cpu_ms_per_push"] <= 0.15,
+            }
+        )
+    return rows
 
 
 def _paired(ours: list[dict[str, Any]], theirs: list[dict[str, Any]], key: str) -> float | None:
