@@ -21,8 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from notebook_sync_ydoc.engines import JsonEngine
+from notebook_sync_ydoc.engines.recent import TheirsDiffs
 from notebook_sync_ydoc.engines.ydoc_engine import YDocEngine, cell_text, load_cell
-from notebook_sync_ydoc.merge import PullInput, merge3, split_lines
+from notebook_sync_ydoc.merge import PullInput, merge3, plan_pull, split_lines
 
 SETTINGS = settings(
     max_examples=200,
@@ -135,6 +136,26 @@ def test_merge3_agrees_with_git_merge_file(workdir: Path, texts: tuple[str, str,
         list(result.base_lines[h.base_start : h.base_end]) for h in result.conflicts
     ]
     assert result.render() == output  # the whole diff3 output, markers included
+
+
+@SETTINGS
+@given(three_way(), three_way())
+def test_a_class_sharing_the_teachers_diff_merges_as_each_alone(
+    texts: tuple[str, str, str], other: tuple[str, str, str]
+) -> None:
+    """Engines keep the line diff of base and theirs for a whole class (TheirsDiffs): every
+    merge with it, a hit or not, is the merge computed alone, conflicts and chunks included."""
+    base, mine, theirs = texts
+    shared = TheirsDiffs()
+    students = [mine, other[1], base + other[2], mine]  # the last: a hit for the same student
+    for student in students:
+        alone = merge3(base, student, theirs)
+        with_shared = merge3(base, student, theirs, theirs_hunks=shared(base, theirs))
+        assert with_shared == alone
+        request = PullInput(theirs_source=theirs, theirs_state=None, base_source=base,
+                            base_state=None, mine=student)  # fmt: skip
+        assert plan_pull(request, shared) == plan_pull(request)
+    assert shared.recent.misses == 1  # one computation for the whole class
 
 
 @SETTINGS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..merge import MergeOutcome, PullInput, plan_pull, text_check
 from .base import CellKey
+from .recent import TheirsDiffs
 
 __all__ = ["JsonEngine"]
 
@@ -12,6 +13,9 @@ class JsonEngine:
     """JSON mode: pushes keep no CRDT state; pulls merge text (:func:`plan_pull`)."""
 
     mode = "json"
+
+    def __init__(self) -> None:
+        self.theirs_diffs = TheirsDiffs()
 
     def push(
         self,
@@ -25,7 +29,7 @@ class JsonEngine:
 
     def pull(self, request: PullInput) -> MergeOutcome:
         """The merge rules on text; ``update`` is always None."""
-        return plan_pull(request).outcome()
+        return plan_pull(request, self.theirs_diffs).outcome()
 
     def text_delta(self, base: str, theirs: str) -> bytes | None:
         """No CRDT in JSON mode: delta-pull clients get the full text."""

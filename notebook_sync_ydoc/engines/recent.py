@@ -14,10 +14,12 @@ event loop is its only user. No pycrdt here.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Generic, TypeVar
 
-__all__ = ["Recent"]
+from ..merge import Hunk, diff_lines, split_lines
+
+__all__ = ["Recent", "TheirsDiffs"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -67,3 +69,20 @@ class Recent(Generic[K, V]):
     def clear(self) -> None:
         self._entries.clear()
         self._weight = 0
+
+
+class TheirsDiffs:
+    """The line diff of a base and the teacher's text, for the merges of a class's pulls (every
+    student who edited merges the same two against their own text): computed once per pair
+    while it is recent. Pass it to :func:`..merge.plan_pull`."""
+
+    def __init__(self) -> None:
+        self.recent: Recent[tuple[str, str], tuple[Hunk, ...]] = Recent()
+
+    def __call__(self, base: str, theirs: str) -> Sequence[Hunk]:
+        key = (base, theirs)
+        hunks = self.recent.get(key)
+        if hunks is None:
+            hunks = tuple(diff_lines(split_lines(base), split_lines(theirs)))
+            self.recent.put(key, hunks, len(base) + len(theirs) + 64 * (len(hunks) + 1))
+        return hunks

@@ -58,7 +58,7 @@ import pycrdt
 from ..merge import MergeOutcome, PullInput, PullPlan, plan_pull, text_check, text_edits
 from .delta import make_delta
 from .doc_cache import CacheKey, CellDocCache, HotCell
-from .recent import Recent
+from .recent import Recent, TheirsDiffs
 from .splice import layout_of, splice
 from .ytext import VarReader, apply_text_edits, state_vector
 
@@ -248,6 +248,7 @@ class YDocEngine:
         self._text_deltas: Recent[tuple[str, str], bytes] = Recent()
         # the teacher's text -> its text_check (pure Python, a byte at a time: 0.7 ms for 10 KB)
         self._text_checks: Recent[str, str] = Recent()
+        self.theirs_diffs = TheirsDiffs()  # the teacher's side of a class's merges
 
     def push(
         self,
@@ -301,7 +302,7 @@ class YDocEngine:
 
     def pull(self, request: PullInput) -> MergeOutcome:
         """The pull rules (:func:`..merge.plan_pull`) plus the CRDT update from the base state."""
-        plan = plan_pull(request)
+        plan = plan_pull(request, self.theirs_diffs)
         if plan.status in ("no_update", "conflict") or not (
             plan.text_changed and request.with_update
         ):

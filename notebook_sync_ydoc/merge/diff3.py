@@ -510,12 +510,23 @@ def _is_eol_crlf(lines: Sequence[str], i: int) -> bool | None:
     return lines[i - 1].endswith("\r\n")
 
 
-def merge3(base: str, mine: str, theirs: str, *, max_cost: int = MAX_DIFF_COST) -> Merge3Result:
-    """diff3 merge of ``mine`` and ``theirs`` from ``base`` (git merge-file, EAGER level)."""
+def merge3(
+    base: str,
+    mine: str,
+    theirs: str,
+    *,
+    max_cost: int = MAX_DIFF_COST,
+    theirs_hunks: Sequence[Hunk] | None = None,
+) -> Merge3Result:
+    """diff3 merge of ``mine`` and ``theirs`` from ``base`` (git merge-file, EAGER level).
+
+    ``theirs_hunks``: :func:`diff_lines` of ``base`` and ``theirs`` (with ``max_cost``) when the
+    caller has it: a class pulling one change shares it (a line diff depends on its two sides
+    only, so interning ``mine`` with them changes nothing)."""
     b_lines, m_lines, t_lines = split_lines(base), split_lines(mine), split_lines(theirs)
     b, m, t = _intern(b_lines, m_lines, t_lines)
     hm = _hunks(b, m, max_cost)
-    ht = _hunks(b, t, max_cost)
+    ht = _hunks(b, t, max_cost) if theirs_hunks is None else list(theirs_hunks)
     chunks: list[_Chunk] = []
     conflicts: list[ConflictHunk] = []
     i = j = 0

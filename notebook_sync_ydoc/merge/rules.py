@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .diff3 import ConflictHunk, merge3
+from .diff3 import ConflictHunk, Hunk, merge3
 
 __all__ = [
     "ConflictHunk",
@@ -18,6 +19,7 @@ __all__ = [
     "PullPlan",
     "PullStatus",
     "Strategy",
+    "TheirsDiff",
     "plan_pull",
 ]
 
@@ -87,13 +89,19 @@ class PullPlan:
         )
 
 
-def plan_pull(request: PullInput) -> PullPlan:
+# (base, theirs) -> diff_lines of their lines: what an engine shares among a class's pulls
+TheirsDiff = Callable[[str, str], Sequence[Hunk]]
+
+
+def plan_pull(request: PullInput, theirs_diff: TheirsDiff | None = None) -> PullPlan:
     """The merge rules (docs/architecture.md, "Merge rules"). An explicit strategy always wins
     ("theirs": replaced, "mine": kept); then: never pulled and no/empty/equal local source ->
     fast_forward; theirs == base -> no_update, unless the cell's seq is newer than the pulled
     one (its type or metadata changed, or the teacher reverted): then it is delivered keeping
     the student's text; mine == base or mine == theirs -> fast_forward; else diff3 (never
-    pulled: base "") -> merged, or conflict with the student's source untouched."""
+    pulled: base "") -> merged, or conflict with the student's source untouched.
+    ``theirs_diff``: where the merge gets the line diff of base and theirs (an engine's cache of
+    them); by default it computes it."""
     theirs = request.theirs_source
     has_base = request.base_source is not None
     base = request.base_source if request.base_source is not None else ""
@@ -115,7 +123,8 @@ def plan_pull(request: PullInput) -> PullPlan:
         return plan("no_update", mine)
     if mine in (base, theirs):
         return plan("fast_forward", theirs)
-    result = merge3(base, mine, theirs)
+    hunks = theirs_diff(base, theirs) if theirs_diff is not None else None
+    result = merge3(base, mine, theirs, theirs_hunks=hunks)
     if result.text is not None:
         return plan("merged", result.text)
     return plan("conflict", mine, result.conflicts)
