@@ -38,6 +38,7 @@ with other work). Prints a table and writes docs/performance/pull_path.json (not
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import json
@@ -394,23 +395,25 @@ def _after_tree(rev: str | None) -> str:
     return f"the directory {rev}" if Path(rev).is_dir() else f"git archive {rev}"
 
 
-def _option(name: str) -> str | None:
-    if name in sys.argv:
-        return sys.argv[sys.argv.index(name) + 1]
-    return None
-
-
 def main() -> int:
-    quick = "--quick" in sys.argv
-    if "--measure" in sys.argv:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="each side once, smaller")
+    parser.add_argument("--baseline", default=BASELINE, help="the 'before' commit")
+    parser.add_argument("--after", default=None, help="the 'after' commit or directory")
+    parser.add_argument("--profile", default=None, help="MODE:KB:WORKLOAD, with pyinstrument")
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)  # one side
+    args = parser.parse_args()
+    quick = args.quick
+    if args.measure:
         print(json.dumps(asyncio.run(measure(quick))))
         return 0
-    spec = _option("--profile")
-    if spec is not None:
-        asyncio.run(profile(spec))
+    if args.profile is not None:
+        asyncio.run(profile(args.profile))
         return 0
-    baseline = _option("--baseline") or BASELINE
-    after_rev = _option("--after")
+    baseline = args.baseline
+    after_rev = args.after
     started = time.monotonic()
     load = [round(x, 2) for x in os.getloadavg()]  # other work on the machine, for the record
     with tempfile.TemporaryDirectory(prefix="pull-path-") as tmp:

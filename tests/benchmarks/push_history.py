@@ -24,6 +24,7 @@ slow down with the history: that is what is measured).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import json
@@ -301,11 +302,15 @@ def show(name: str, side: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    quick = "--quick" in sys.argv
-    baseline = BASELINE
-    if "--baseline" in sys.argv:
-        baseline = sys.argv[sys.argv.index("--baseline") + 1]
-    if "--measure" in sys.argv:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="a smaller run, nothing written")
+    parser.add_argument("--baseline", default=BASELINE, help="the 'before' commit")
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)  # one side
+    args = parser.parse_args()
+    quick, baseline = args.quick, args.baseline
+    if args.measure:
         print(json.dumps(asyncio.run(measure(quick))))
         return 0
     started = time.monotonic()
