@@ -334,9 +334,13 @@ def _herd_panel(ax: Any, res: dict[str, Any]) -> None:
         return
     n = max((int(k) for name in names for k in herd[name]), default=0)
     values = [herd[name].get(str(n), {}).get("cpu_us_per_pull") or 0 for name in names]
-    labels = [HERD_LABELS[name].replace(" (this project's clients)", "\n(our clients)")
-              .replace(", client without delta pulls", "\n(old clients)")
-              .replace(" (every student edited)", "") for name in names]  # fmt: skip
+    short = {
+        "fast_forward": "fast-forward\n(old clients)",
+        "merge": "merge\n(old clients)",
+        "fast_forward_delta": "fast-forward\n(delta pulls)",
+        "merge_delta": "merge\n(delta pulls)",
+    }
+    labels = [short.get(name, name) for name in names]
     ax.bar(range(len(names)), values, color=[f"C{i}" for i in range(len(names))])
     ax.set_xticks(range(len(names)), labels, fontsize=7)
     bare = res.get("floor", {}).get("herd", {}).get(str(n))
