@@ -718,7 +718,7 @@ export class TeacherSession extends BaseSession {
           this._missing.delete(id);
           this._forget(id);
           changed.push(id);
-          await this.connection.request({ type: 'remove_cell', cell_id: id });
+          await this._removeOnServer(id);
         }
       }
       if (!this._missing.size) {
@@ -777,6 +777,19 @@ export class TeacherSession extends BaseSession {
   }
 
   /** A shared cell left the session. */
+  /** Tell the server a shared cell is gone from the notebook. In a collaborative notebook
+   * every tab of it sees the deletion at once and says so: the server answers the tabs after
+   * the first `cell_not_found`, which means the same (the cell is gone), not an error. */
+  private async _removeOnServer(cellId: string): Promise<void> {
+    try {
+      await this.connection.request({ type: 'remove_cell', cell_id: cellId });
+    } catch (err) {
+      if (!(err instanceof SyncError && err.code === 'cell_not_found')) {
+        throw err;
+      }
+    }
+  }
+
   private _forget(cellId: string): void {
     this._cells.delete(cellId);
     this.memory.setShareOutputs(this.path, cellId, null);

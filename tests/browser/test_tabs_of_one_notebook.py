@@ -11,6 +11,7 @@ tab says so instead of silently holding an older copy."""
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from test_classroom import (
     wait_badge,
     wait_no_badge,
 )
+from test_order_outputs_page import messages, record_frames, select
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
@@ -36,6 +38,7 @@ needs_collaboration = pytest.mark.skipif(
 without_collaboration = pytest.mark.skipif(
     COLLABORATIVE, reason="two separate copies only exist without jupyter-collaboration"
 )
+MOVE_WINDOW_MS = 1500  # src/model/teacherSession.ts: a cut cell not pasted by then is removed
 UPDATE_ROUNDS = 8  # the duplicated pull showed in 1 of 5 rounds before the server serialized
 NEW_CELL_ROUNDS = 4
 LESSON = [("m-intro", "markdown", "# Lesson")] + [
@@ -185,3 +188,98 @@ def test_a_second_copy_says_so(lab: Any, contexts: tuple[Any, Any]) -> None:
     push(teacher, "t-sum")
     other.open_panel()
     other.page.locator("#notebook-sync-panel .jp-nbsync-other-tab").wait_for()
+
+
+@needs_collaboration
+def test_a_move_and_a_deletion_in_one_of_two_teacher_tabs_reach_the_server_once(
+    lab: Any, contexts: tuple[Any, Any]
+) -> None:
+    """Both tabs see each change of the shared document at the same instant. A cut and paste
+    keeps the cell's id in a collaborative notebook (in a notebook of one's own it gets a new
+    id, a move: test_order_outputs_page.py): one reorder, never a removal or a move. A deleted
+    cell: one removal. The student's pulled copy stays theirs; no tab is refused anything or
+    pushes anything."""
+    write_notebook(lab.root / "lesson.ipynb", [_cell(*c) for c in LESSON])
+    teacher_ctx, student_ctx = contexts
+    sent: list[str] = []
+    received: list[str] = []
+    pages = [teacher_ctx.new_page(), teacher_ctx.new_page()]
+    errors: list[str] = []
+    for page in pages:
+        record_frames(page, received, sent)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    first = Lab(pages[0], lab, "lesson.ipynb").open()
+    code = start_session(first)
+    for cell_id in ("m-0", "m-1"):
+        share(first, cell_id)
+    second = Lab(pages[1], lab, "lesson.ipynb").open()  # resumes with the key
+    second.wait_status(f"Teaching {code} · connected")
+    student_page = student_ctx.new_page()
+    student_in: list[str] = []
+    record_frames(student_page, student_in, [])
+    student = Lab(student_page, lab, "student.ipynb").open()
+    join_session(student, code, "Ada")
+    student.open_panel()
+    student.page.locator(".jp-nbsync-pending li[data-cell-id='m-1'] .jp-nbsync-pull").click()
+    student.wait_source("m-1", "a1 = 1")
+    pushes = lab.status()["server"]["pushes"]
+
+    # cut m-1 in the first tab, paste it above m-0: the same id, a new order
+    select(first, "m-1")
+    first.page.keyboard.press("x")
+    for tab in (first, second):
+        tab.cell("m-1").wait_for(state="detached")
+    select(first, "m-intro")
+    first.page.keyboard.press("v")
+    for tab in (first, second):
+        tab.cell("m-1").wait_for()
+    order = ["m-1", "m-0"]
+    wait_order_sent(first, sent, order)
+    # Nothing more can be seen to be absent except over time: two move windows.
+    first.page.wait_for_timeout(2 * MOVE_WINDOW_MS)
+    assert [m["order"][:2] for m in messages(sent, "reorder_cells")] == [order]
+    assert not messages(sent, "move_cell") and not messages(sent, "remove_cell")
+    assert not messages(received, "error")
+    assert [m["order"][:2] for m in messages(student_in, "cells_reordered")] == [order]
+    student.bar("m-1").locator(".jp-nbsync-uptodate").wait_for()
+
+    # the first tab deletes m-0: both tabs see it go; the server is told once
+    select(first, "m-0")
+    first.page.keyboard.press("d")
+    first.page.keyboard.press("d")
+    for tab in (first, second):
+        tab.cell("m-0").wait_for(state="detached")
+    wait_sent(first, sent, "remove_cell")
+    first.page.wait_for_timeout(2 * MOVE_WINDOW_MS)
+    # Each tab may say so (they see the deletion at the same instant): the server removes the
+    # cell once, and answers a second tab cell_not_found, which that tab takes as done.
+    assert {m["cell_id"] for m in messages(sent, "remove_cell")} == {"m-0"}
+    assert [m["cell_id"] for m in messages(student_in, "cell_removed")] == ["m-0"]
+    assert not messages(sent, "move_cell")
+    assert {m["code"] for m in messages(received, "error")} <= {"cell_not_found"}
+    for tab in (first, second):  # no tab shows an error (it did: "no cell m-0 in session")
+        tab.open_panel()
+        tab.page.locator("#notebook-sync-panel .jp-nbsync-panel-main").wait_for()
+        assert tab.page.locator(".jp-nbsync-error").count() == 0
+    student.bar("m-1").locator(".jp-nbsync-uptodate").wait_for()  # the pulled copy is untouched
+    assert lab.status()["server"]["pushes"] == pushes
+    assert errors == [], errors
+
+
+def wait_sent(tab: Lab, sent: list[str], mtype: str, timeout: float = 20.0) -> None:
+    """Until a ``mtype`` frame was sent. The frames are recorded by the pages' listeners, which
+    Playwright runs only while it waits: hence its own wait between looks, not a sleep."""
+    deadline = time.monotonic() + timeout
+    while not messages(sent, mtype):
+        assert time.monotonic() < deadline, f"no {mtype} sent"
+        tab.page.wait_for_timeout(50)
+
+
+def wait_order_sent(tab: Lab, sent: list[str], order: list[str], timeout: float = 20.0) -> None:
+    """Until a ``reorder_cells`` starting with ``order`` was sent. The frames are recorded by
+    the pages' listeners, which Playwright runs only while it waits: hence its own wait between
+    looks, not a sleep."""
+    deadline = time.monotonic() + timeout
+    while not any(m["order"][: len(order)] == order for m in messages(sent, "reorder_cells")):
+        assert time.monotonic() < deadline, f"no reorder_cells {order}"
+        tab.page.wait_for_timeout(50)
