@@ -27,8 +27,9 @@ def palette_labels(person: Lab, query: str) -> list[str]:
     """The command palette's items for ``query``, opened as a person would: the shortcut with
     the notebook focused. The modal palette closes when it loses focus, and on a loaded machine
     the key press can arrive before the page takes it (seen under jupyter-collaboration, and
-    with the palette closing again before the query was typed): the whole open-type-read is
-    tried again, at most three times, each step with its own deadline."""
+    with the palette closing again before the query was typed, or after its items showed and
+    before they were read): the whole open-type-read is tried again, at most three times, each
+    step with its own deadline."""
     page = person.page
     box = page.locator(".lm-CommandPalette-input")
     items = page.locator(".lm-CommandPalette-item")
@@ -39,7 +40,9 @@ def palette_labels(person: Lab, query: str) -> list[str]:
             page.keyboard.press("Control+Shift+c")
             box.fill(query, timeout=10_000)
             items.first.wait_for(timeout=10_000)
-            return items.all_inner_texts()
+            texts = items.all_inner_texts()
+            if texts:  # else the palette closed again between showing its items and the read
+                return texts
         except PlaywrightTimeout:
             continue
     page.keyboard.press("Escape")
