@@ -42,6 +42,16 @@ async def classroom(
     return teacher, code, joined
 
 
+async def teacher_tab(
+    connect: Connector, server: JupyterServerProcess, teacher: TeacherClient, code: str
+) -> TeacherClient:
+    """Another tab of ``teacher`` on ``server``: resumed with the teacher's key."""
+    assert teacher.teacher_key is not None
+    tab: TeacherClient = await connect(server, TeacherClient)
+    await tab.resume_session(code, teacher.teacher_key)
+    return tab
+
+
 async def class_on_two_servers(
     connect: Connector, a: JupyterServerProcess, b: JupyterServerProcess
 ) -> tuple[TeacherClient, str, list[StudentClient], TeacherClient, list[TeacherClient]]:
@@ -56,13 +66,8 @@ async def class_on_two_servers(
         student: StudentClient = await connect(server, StudentClient)
         await student.join(code, name=f"student{i}")
         students.append(student)
-    tab: TeacherClient = await connect(b, TeacherClient)  # the teacher's tab on the other server
-    await tab.resume_session(code, teacher.teacher_key)
-    checkers = []
-    for server in (a, b):
-        checker: TeacherClient = await connect(server, TeacherClient)
-        await checker.resume_session(code, teacher.teacher_key)
-        checkers.append(checker)
+    tab = await teacher_tab(connect, b, teacher, code)  # the teacher's tab on the other server
+    checkers = [await teacher_tab(connect, server, teacher, code) for server in (a, b)]
     return teacher, code, students, tab, checkers
 
 

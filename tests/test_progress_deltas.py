@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Connector, class_on_two_servers, classroom
+from helpers import Connector, class_on_two_servers, classroom, teacher_tab
 from test_session_units import Client
 
 from notebook_sync_ydoc.clients import StudentClient, TeacherClient
@@ -128,9 +128,7 @@ async def test_deltas_merge_to_the_fresh_snapshot(
     server: JupyterServerProcess, connect: Connector
 ) -> None:
     teacher, code, students = await classroom(connect, server, students=3)
-    checker: TeacherClient = await connect(server, TeacherClient)
-    assert teacher.teacher_key is not None
-    await checker.resume_session(code, teacher.teacher_key)
+    checker = await teacher_tab(connect, server, teacher, code)
     first = await teacher.progress()
     assert [s["name"] for s in first["students"]] == ["student0", "student1", "student2"]
     raw = snapshots_of(teacher)[0]

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from helpers import Connector, class_on_two_servers, classroom
+from helpers import Connector, class_on_two_servers, classroom, teacher_tab
 from test_session_units import Client, RecordingPeer
 
 from notebook_sync_ydoc.clients import StudentClient, TeacherClient
@@ -101,9 +101,7 @@ async def test_the_merged_roster_is_the_fresh_one(
     server: JupyterServerProcess, connect: Connector
 ) -> None:
     teacher, code, students = await classroom(connect, server, students=3)
-    checker: TeacherClient = await connect(server, TeacherClient)
-    assert teacher.teacher_key is not None
-    await checker.resume_session(code, teacher.teacher_key)
+    checker = await teacher_tab(connect, server, teacher, code)
     await lesson(teacher, students)
     final = await settled(teacher, checker)
     assert [(s["name"], s["online"]) for s in sorted(final, key=lambda s: s["name"])] == [

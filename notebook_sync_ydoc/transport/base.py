@@ -69,9 +69,9 @@ class AuthorizedWebSocket(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixi
     def ping_timeout(self) -> float:
         """Seconds a pong may take (``ws_ping_timeout`` in ms; at most the interval, Tornado's
         bound)."""
+        timeout = self.settings.get("ws_ping_timeout")
         interval = self.ping_interval
-        timeout = float(self.settings.get("ws_ping_timeout", 3 * interval * 1000)) / 1000
-        return min(timeout, interval)
+        return interval if timeout is None else min(float(timeout) / 1000, interval)
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
         """Tornado's ``open`` (not WebSocketMixin's, which would start a second pinger)."""

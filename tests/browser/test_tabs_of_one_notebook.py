@@ -234,7 +234,7 @@ def test_a_move_and_a_deletion_in_one_of_two_teacher_tabs_reach_the_server_once(
     for tab in (first, second):
         tab.cell("m-1").wait_for()
     order = ["m-1", "m-0"]
-    wait_order_sent(first, sent, order)
+    wait_sent(first, sent, "reorder_cells", order)
     # Nothing more can be seen to be absent except over time: two move windows.
     first.page.wait_for_timeout(2 * MOVE_WINDOW_MS)
     assert [m["order"][:2] for m in messages(sent, "reorder_cells")] == [order]
@@ -266,20 +266,15 @@ def test_a_move_and_a_deletion_in_one_of_two_teacher_tabs_reach_the_server_once(
     assert errors == [], errors
 
 
-def wait_sent(tab: Lab, sent: list[str], mtype: str, timeout: float = 20.0) -> None:
-    """Until a ``mtype`` frame was sent. The frames are recorded by the pages' listeners, which
-    Playwright runs only while it waits: hence its own wait between looks, not a sleep."""
+def wait_sent(
+    tab: Lab, sent: list[str], mtype: str, order: list[str] | None = None, timeout: float = 20.0
+) -> None:
+    """Until a ``mtype`` frame was sent (a ``reorder_cells`` starting with ``order``, if given).
+    The frames are recorded by the pages' listeners, which Playwright runs only while it waits:
+    hence its own wait between looks, not a sleep."""
     deadline = time.monotonic() + timeout
-    while not messages(sent, mtype):
-        assert time.monotonic() < deadline, f"no {mtype} sent"
-        tab.page.wait_for_timeout(50)
-
-
-def wait_order_sent(tab: Lab, sent: list[str], order: list[str], timeout: float = 20.0) -> None:
-    """Until a ``reorder_cells`` starting with ``order`` was sent. The frames are recorded by
-    the pages' listeners, which Playwright runs only while it waits: hence its own wait between
-    looks, not a sleep."""
-    deadline = time.monotonic() + timeout
-    while not any(m["order"][: len(order)] == order for m in messages(sent, "reorder_cells")):
-        assert time.monotonic() < deadline, f"no reorder_cells {order}"
+    while not any(
+        order is None or m["order"][: len(order)] == order for m in messages(sent, mtype)
+    ):
+        assert time.monotonic() < deadline, f"no {mtype} {order or ''} sent"
         tab.page.wait_for_timeout(50)
